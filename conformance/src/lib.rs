@@ -1,0 +1,1 @@
+//! Conformance harness: serves generated routers on loopback and builds real AWS SDK clients against them.

@@ -1,0 +1,78 @@
+//! `cargo xtask codegen [--check]`: regenerates the three service crates under generated/.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use quarry_codegen::Options;
+
+/// Per service: model file, crate directory and name, service trait, and the Quarry wire protocol.
+const SERVICES: &[(&str, &str, &str, &str, Option<(&str, &str)>)] = &[
+    ("model/bedrock-runtime.json", "generated/bedrock-runtime", "quarry-bedrock-runtime", "BedrockRuntime", None),
+    ("model/bedrock.json", "generated/bedrock", "quarry-bedrock", "Bedrock", None),
+    ("model/s3.json", "generated/s3", "quarry-s3", "S3", None),
+];
+
+pub fn run(root: &Path, check: bool) -> anyhow::Result<()> {
+    let mut stale = Vec::new();
+    for (model, dir, crate_name, service_name, protocol) in SERVICES {
+        let opts = Options {
+            crate_name: (*crate_name).to_owned(),
+            model_file: (*model).to_owned(),
+            service_name: (*service_name).to_owned(),
+            server_protocol: protocol.map(|(id, registry)| (id.to_owned(), registry.to_owned())),
+            runtime_path: "quarry-codegen-runtime".to_owned(),
+        };
+        let files = quarry_codegen::generate(&root.join(model), &opts).with_context(|| format!("generating {dir}"))?;
+        let dir = root.join(dir);
+        let wanted: BTreeSet<_> = files.iter().map(|f| dir.join(&f.path)).collect();
+        for f in &files {
+            let path = dir.join(&f.path);
+            let current = std::fs::read_to_string(&path).ok();
+            if current.as_deref() == Some(f.text.as_str()) {
+                continue;
+            }
+            if check {
+                stale.push(path.display().to_string());
+            } else {
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(&path, &f.text).with_context(|| format!("writing {}", path.display()))?;
+            }
+        }
+        // Files no longer generated are stale too: generated/ is entirely machine-written.
+        for existing in walk(&dir)? {
+            if !wanted.contains(&existing) {
+                if check {
+                    stale.push(format!("{} (no longer generated)", existing.display()));
+                } else {
+                    std::fs::remove_file(&existing)?;
+                }
+            }
+        }
+    }
+    if !stale.is_empty() {
+        bail!("generated code is stale; run `cargo xtask codegen` and commit:\n  {}", stale.join("\n  "));
+    }
+    Ok(())
+}
+
+fn walk(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    if !dir.exists() {
+        return Ok(out);
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    Ok(out)
+}
