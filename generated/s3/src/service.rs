@@ -67,7 +67,7 @@ impl ::aws_smithy_http_server::service::ServiceShape for S3Shape {
 }
 /// The `S3` operations. Every method answers `NotImplemented` until a server overrides it.
 pub trait S3: Send + Sync + 'static {
-    /// Handles `AbortMultipartUpload` (`DELETE /{Bucket}/{Key+}`).
+    /// Handles `AbortMultipartUpload` (`DELETE /{Bucket}/{Key+}?x-id=AbortMultipartUpload`).
     fn abort_multipart_upload(
         &self,
         input: crate::operation::abort_multipart_upload::AbortMultipartUploadInput,
@@ -95,7 +95,7 @@ pub trait S3: Send + Sync + 'static {
         let _ = input;
         ::std::future::ready(Err(crate::operation::complete_multipart_upload::CompleteMultipartUploadError::not_implemented()))
     }
-    /// Handles `CopyObject` (`PUT /{Bucket}/{Key+}`).
+    /// Handles `CopyObject` (`PUT /{Bucket}/{Key+}?x-id=CopyObject`).
     fn copy_object(
         &self,
         input: crate::operation::copy_object::CopyObjectInput,
@@ -156,7 +156,7 @@ pub trait S3: Send + Sync + 'static {
             crate::operation::delete_bucket::DeleteBucketError::not_implemented(),
         ))
     }
-    /// Handles `DeleteObject` (`DELETE /{Bucket}/{Key+}`).
+    /// Handles `DeleteObject` (`DELETE /{Bucket}/{Key+}?x-id=DeleteObject`).
     fn delete_object(
         &self,
         input: crate::operation::delete_object::DeleteObjectInput,
@@ -201,7 +201,7 @@ pub trait S3: Send + Sync + 'static {
             crate::operation::get_bucket_location::GetBucketLocationError::not_implemented(),
         ))
     }
-    /// Handles `GetObject` (`GET /{Bucket}/{Key+}`).
+    /// Handles `GetObject` (`GET /{Bucket}/{Key+}?x-id=GetObject`).
     fn get_object(
         &self,
         input: crate::operation::get_object::GetObjectInput,
@@ -246,7 +246,7 @@ pub trait S3: Send + Sync + 'static {
             crate::operation::head_object::HeadObjectError::not_implemented(),
         ))
     }
-    /// Handles `ListBuckets` (`GET /`).
+    /// Handles `ListBuckets` (`GET /?x-id=ListBuckets`).
     fn list_buckets(
         &self,
         input: crate::operation::list_buckets::ListBucketsInput,
@@ -306,7 +306,7 @@ pub trait S3: Send + Sync + 'static {
             crate::operation::list_objects_v2::ListObjectsV2Error::not_implemented(),
         ))
     }
-    /// Handles `ListParts` (`GET /{Bucket}/{Key+}`).
+    /// Handles `ListParts` (`GET /{Bucket}/{Key+}?x-id=ListParts`).
     fn list_parts(
         &self,
         input: crate::operation::list_parts::ListPartsInput,
@@ -321,7 +321,7 @@ pub trait S3: Send + Sync + 'static {
             crate::operation::list_parts::ListPartsError::not_implemented(),
         ))
     }
-    /// Handles `PutObject` (`PUT /{Bucket}/{Key+}`).
+    /// Handles `PutObject` (`PUT /{Bucket}/{Key+}?x-id=PutObject`).
     fn put_object(
         &self,
         input: crate::operation::put_object::PutObjectInput,
@@ -336,7 +336,7 @@ pub trait S3: Send + Sync + 'static {
             crate::operation::put_object::PutObjectError::not_implemented(),
         ))
     }
-    /// Handles `UploadPart` (`PUT /{Bucket}/{Key+}`).
+    /// Handles `UploadPart` (`PUT /{Bucket}/{Key+}?x-id=UploadPart`).
     fn upload_part(
         &self,
         input: crate::operation::upload_part::UploadPartInput,

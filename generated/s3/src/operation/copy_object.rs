@@ -1714,7 +1714,7 @@ pub(crate) static INPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
     )
     .with_http(::aws_smithy_schema::traits::HttpTrait::new(
         "PUT",
-        "/{Bucket}/{Key+}",
+        "/{Bucket}/{Key+}?x-id=CopyObject",
         Some(200),
     ));
 impl CopyObjectInput {

@@ -392,7 +392,7 @@ pub(crate) static INPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
     )
     .with_http(::aws_smithy_schema::traits::HttpTrait::new(
         "DELETE",
-        "/{Bucket}/{Key+}",
+        "/{Bucket}/{Key+}?x-id=DeleteObject",
         Some(204),
     ));
 impl DeleteObjectInput {

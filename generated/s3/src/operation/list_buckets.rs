@@ -173,7 +173,7 @@ pub(crate) static INPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
     )
     .with_http(::aws_smithy_schema::traits::HttpTrait::new(
         "GET",
-        "/",
+        "/?x-id=ListBuckets",
         Some(200),
     ));
 impl ListBucketsInput {

@@ -416,7 +416,7 @@ pub(crate) static INPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
     )
     .with_http(::aws_smithy_schema::traits::HttpTrait::new(
         "GET",
-        "/{Bucket}/{Key+}",
+        "/{Bucket}/{Key+}?x-id=ListParts",
         Some(200),
     ));
 impl ListPartsInput {

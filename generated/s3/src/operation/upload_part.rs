@@ -865,7 +865,7 @@ pub(crate) static INPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
     )
     .with_http(::aws_smithy_schema::traits::HttpTrait::new(
         "PUT",
-        "/{Bucket}/{Key+}",
+        "/{Bucket}/{Key+}?x-id=UploadPart",
         Some(200),
     ));
 impl UploadPartInput {
