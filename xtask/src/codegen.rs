@@ -8,9 +8,36 @@ use quarry_codegen::Options;
 
 /// Per service: model file, crate directory and name, service trait, and the Quarry wire protocol.
 const SERVICES: &[(&str, &str, &str, &str, Option<(&str, &str)>)] = &[
-    ("model/bedrock-runtime.json", "generated/bedrock-runtime", "quarry-bedrock-runtime", "BedrockRuntime", None),
-    ("model/bedrock.json", "generated/bedrock", "quarry-bedrock", "Bedrock", None),
-    ("model/s3.json", "generated/s3", "quarry-s3", "S3", None),
+    (
+        "model/bedrock-runtime.json",
+        "generated/bedrock-runtime",
+        "quarry-bedrock-runtime",
+        "BedrockRuntime",
+        Some((
+            "quarry.protocols#bedrockRestJson",
+            "::quarry_codegen_runtime::protocol::BEDROCK_REGISTRY",
+        )),
+    ),
+    (
+        "model/bedrock.json",
+        "generated/bedrock",
+        "quarry-bedrock",
+        "Bedrock",
+        Some((
+            "quarry.protocols#bedrockRestJson",
+            "::quarry_codegen_runtime::protocol::BEDROCK_REGISTRY",
+        )),
+    ),
+    (
+        "model/s3.json",
+        "generated/s3",
+        "quarry-s3",
+        "S3",
+        Some((
+            "quarry.protocols#s3RestXml",
+            "::quarry_codegen_runtime::protocol::S3_REGISTRY",
+        )),
+    ),
 ];
 
 pub fn run(root: &Path, check: bool) -> anyhow::Result<()> {
@@ -23,7 +50,8 @@ pub fn run(root: &Path, check: bool) -> anyhow::Result<()> {
             server_protocol: protocol.map(|(id, registry)| (id.to_owned(), registry.to_owned())),
             runtime_path: "quarry-codegen-runtime".to_owned(),
         };
-        let files = quarry_codegen::generate(&root.join(model), &opts).with_context(|| format!("generating {dir}"))?;
+        let files = quarry_codegen::generate(&root.join(model), &opts)
+            .with_context(|| format!("generating {dir}"))?;
         let dir = root.join(dir);
         let wanted: BTreeSet<_> = files.iter().map(|f| dir.join(&f.path)).collect();
         for f in &files {
@@ -38,7 +66,8 @@ pub fn run(root: &Path, check: bool) -> anyhow::Result<()> {
                 if let Some(parent) = path.parent() {
                     std::fs::create_dir_all(parent)?;
                 }
-                std::fs::write(&path, &f.text).with_context(|| format!("writing {}", path.display()))?;
+                std::fs::write(&path, &f.text)
+                    .with_context(|| format!("writing {}", path.display()))?;
             }
         }
         // Files no longer generated are stale too: generated/ is entirely machine-written.
@@ -53,7 +82,10 @@ pub fn run(root: &Path, check: bool) -> anyhow::Result<()> {
         }
     }
     if !stale.is_empty() {
-        bail!("generated code is stale; run `cargo xtask codegen` and commit:\n  {}", stale.join("\n  "));
+        bail!(
+            "generated code is stale; run `cargo xtask codegen` and commit:\n  {}",
+            stale.join("\n  ")
+        );
     }
     Ok(())
 }

@@ -1,6 +1,8 @@
-//! The hand-written glue generated service crates share: validation wording, protocols, serving helpers.
+//! The hand-written glue generated service crates share: validation wording, protocols, request context.
 
 mod build;
+pub mod protocol;
+pub mod request;
 pub mod validation;
 
 pub use self::build::BuildError;

@@ -13,12 +13,17 @@ pub struct Pattern {
 
 impl Pattern {
     pub const fn new(source: &'static str) -> Self {
-        Self { source, compiled: OnceLock::new() }
+        Self {
+            source,
+            compiled: OnceLock::new(),
+        }
     }
 
     /// The generator test-compiles every pattern, so `None` here means a regex-crate regression.
     fn regex(&self) -> Option<&Regex> {
-        self.compiled.get_or_init(|| Regex::new(self.source).ok()).as_ref()
+        self.compiled
+            .get_or_init(|| Regex::new(self.source).ok())
+            .as_ref()
     }
 }
 
@@ -58,7 +63,9 @@ impl Violations {
 
     fn push(&mut self, value: &str, member: Option<&str>, constraint: &str) {
         let at = self.at(member);
-        self.messages.push(format!("{value} at '{at}' failed to satisfy constraint: {constraint}"));
+        self.messages.push(format!(
+            "{value} at '{at}' failed to satisfy constraint: {constraint}"
+        ));
     }
 
     /// A required member is absent.
@@ -68,27 +75,50 @@ impl Violations {
 
     /// A union arrived with no member set.
     pub fn missing_union(&mut self) {
-        self.push("Value null", None, "Member must have exactly one member set");
+        self.push(
+            "Value null",
+            None,
+            "Member must have exactly one member set",
+        );
     }
 
     fn shown(value: &str, sensitive: bool) -> String {
-        if sensitive { "Value '*** Sensitive Data Redacted ***'".to_owned() } else { format!("Value '{value}'") }
+        if sensitive {
+            "Value '*** Sensitive Data Redacted ***'".to_owned()
+        } else {
+            format!("Value '{value}'")
+        }
     }
 
     /// `smithy.api#length` on the current member; `len` counts characters, bytes or elements.
-    pub fn length(&mut self, shown: &str, sensitive: bool, len: usize, min: Option<u64>, max: Option<u64>) {
+    pub fn length(
+        &mut self,
+        shown: &str,
+        sensitive: bool,
+        len: usize,
+        min: Option<u64>,
+        max: Option<u64>,
+    ) {
         let len = len as u64;
         if let Some(min) = min
             && len < min
         {
             let v = Self::shown(shown, sensitive);
-            self.push(&v, None, &format!("Member must have length greater than or equal to {min}"));
+            self.push(
+                &v,
+                None,
+                &format!("Member must have length greater than or equal to {min}"),
+            );
         }
         if let Some(max) = max
             && len > max
         {
             let v = Self::shown(shown, sensitive);
-            self.push(&v, None, &format!("Member must have length less than or equal to {max}"));
+            self.push(
+                &v,
+                None,
+                &format!("Member must have length less than or equal to {max}"),
+            );
         }
     }
 
@@ -97,12 +127,20 @@ impl Violations {
         if let Some(min) = min
             && value < min
         {
-            self.push(&format!("Value '{value}'"), None, &format!("Member must have value greater than or equal to {min}"));
+            self.push(
+                &format!("Value '{value}'"),
+                None,
+                &format!("Member must have value greater than or equal to {min}"),
+            );
         }
         if let Some(max) = max
             && value > max
         {
-            self.push(&format!("Value '{value}'"), None, &format!("Member must have value less than or equal to {max}"));
+            self.push(
+                &format!("Value '{value}'"),
+                None,
+                &format!("Member must have value less than or equal to {max}"),
+            );
         }
     }
 
@@ -112,7 +150,14 @@ impl Violations {
             && !re.is_match(value)
         {
             let v = Self::shown(value, sensitive);
-            self.push(&v, None, &format!("Member must satisfy regular expression pattern: {}", pattern.source));
+            self.push(
+                &v,
+                None,
+                &format!(
+                    "Member must satisfy regular expression pattern: {}",
+                    pattern.source
+                ),
+            );
         }
     }
 
@@ -121,7 +166,10 @@ impl Violations {
         self.push(
             &format!("Value '{value}'"),
             None,
-            &format!("Member must satisfy enum value set: [{}]", allowed.join(", ")),
+            &format!(
+                "Member must satisfy enum value set: [{}]",
+                allowed.join(", ")
+            ),
         );
     }
 
@@ -134,7 +182,10 @@ impl Violations {
         match self.messages.len() {
             0 => None,
             1 => Some(format!("1 validation error detected: {}", self.messages[0])),
-            n => Some(format!("{n} validation errors detected: {}", self.messages.join("; "))),
+            n => Some(format!(
+                "{n} validation errors detected: {}",
+                self.messages.join("; ")
+            )),
         }
     }
 }

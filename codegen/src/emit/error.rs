@@ -38,7 +38,9 @@ pub(crate) fn synthetics(ctx: &Ctx<'_>) -> Vec<Synthetic> {
 }
 
 fn message_member(members: &[Member]) -> Option<&Member> {
-    members.iter().find(|m| m.name.eq_ignore_ascii_case("message"))
+    members
+        .iter()
+        .find(|m| m.name.eq_ignore_ascii_case("message"))
 }
 
 /// The error's code, status, Display and `HttpModeledError` impls; `message` reads the message.
@@ -80,17 +82,28 @@ fn error_file(ctx: &Ctx<'_>, shape: &Shape, members: &[Member]) -> String {
     let (accessor, init) = match message {
         Some(m) if m.traits.required => {
             let f = super::snake(&m.name);
-            (format!("Some(self.{f}.as_str())"), format!("{f}: message.into(),"))
+            (
+                format!("Some(self.{f}.as_str())"),
+                format!("{f}: message.into(),"),
+            )
         }
         Some(m) => {
             let f = super::snake(&m.name);
-            (format!("self.{f}.as_deref()"), format!("{f}: Some(message.into()),"))
+            (
+                format!("self.{f}.as_deref()"),
+                format!("{f}: Some(message.into()),"),
+            )
         }
-        None => ("self.message.as_deref()".to_owned(), "message: Some(message.into()),".to_owned()),
+        None => (
+            "self.message.as_deref()".to_owned(),
+            "message: Some(message.into()),".to_owned(),
+        ),
     };
     text.push_str(&error_impls(&name, &shape.id.name, status, &accessor));
     // A constructor from a message alone exists when every other member is optional.
-    let others_optional = members.iter().all(|m| !m.traits.required || message.is_some_and(|mm| mm.name == m.name));
+    let others_optional = members
+        .iter()
+        .all(|m| !m.traits.required || message.is_some_and(|mm| mm.name == m.name));
     if others_optional {
         let rest: String = members
             .iter()
@@ -106,10 +119,16 @@ fn error_file(ctx: &Ctx<'_>, shape: &Shape, members: &[Member]) -> String {
 }
 
 fn synthetic_file(ctx: &Ctx<'_>, s: &Synthetic) -> String {
-    let id = ShapeId { namespace: ctx.svc.id.namespace.clone(), name: s.name.to_owned() };
+    let id = ShapeId {
+        namespace: ctx.svc.id.namespace.clone(),
+        name: s.name.to_owned(),
+    };
     let members = vec![Member {
         name: "message".to_owned(),
-        target: ShapeId { namespace: "smithy.api".into(), name: "String".into() },
+        target: ShapeId {
+            namespace: "smithy.api".into(),
+            name: "String".into(),
+        },
         traits: Traits::default(),
     }];
     let mut text = ctx.header("emit::error", s.doc);
@@ -129,7 +148,12 @@ fn synthetic_file(ctx: &Ctx<'_>, s: &Synthetic) -> String {
             extra_message: false,
         },
     ));
-    text.push_str(&error_impls(s.name, s.name, s.status, "self.message.as_deref()"));
+    text.push_str(&error_impls(
+        s.name,
+        s.name,
+        s.status,
+        "self.message.as_deref()",
+    ));
     let _ = writeln!(
         text,
         "impl {0} {{ /// An error carrying `message`.\n pub fn with_message(message: impl ::std::convert::Into<::std::string::String>) -> Self {{ Self {{ message: Some(message.into()) }} }} }}",
@@ -141,9 +165,14 @@ fn synthetic_file(ctx: &Ctx<'_>, s: &Synthetic) -> String {
 /// The error enum of one operation (`<Op>Error`), delegating to the modeled errors.
 pub(crate) fn operation_error_enum(ctx: &Ctx<'_>, op_name: &str, errors: &[ShapeId]) -> String {
     let name = format!("{}Error", pascal(op_name));
-    let mut variants: Vec<(String, String)> =
-        errors.iter().map(|e| (pascal(&e.name), ctx.type_path(e))).collect();
-    variants.push(("NotImplemented".into(), "crate::types::error::NotImplemented".into()));
+    let mut variants: Vec<(String, String)> = errors
+        .iter()
+        .map(|e| (pascal(&e.name), ctx.type_path(e)))
+        .collect();
+    variants.push((
+        "NotImplemented".into(),
+        "crate::types::error::NotImplemented".into(),
+    ));
     let validation = match &ctx.validation_error {
         ValidationError::Modeled(id) => {
             if !errors.contains(id) {
@@ -152,28 +181,53 @@ pub(crate) fn operation_error_enum(ctx: &Ctx<'_>, op_name: &str, errors: &[Shape
             pascal(&id.name)
         }
         ValidationError::Synthetic => {
-            variants.push(("InvalidArgument".into(), "crate::types::error::InvalidArgument".into()));
+            variants.push((
+                "InvalidArgument".into(),
+                "crate::types::error::InvalidArgument".into(),
+            ));
             "InvalidArgument".into()
         }
     };
     let mut out = String::new();
-    let _ = writeln!(out, "/// The errors `{op_name}` can answer with.\n#[derive(Debug)]\n#[non_exhaustive]\npub enum {name} {{");
+    let _ = writeln!(
+        out,
+        "/// The errors `{op_name}` can answer with.\n#[derive(Debug)]\n#[non_exhaustive]\npub enum {name} {{"
+    );
     for (v, path) in &variants {
         let _ = writeln!(out, "    /// See [`{path}`].\n    {v}({path}),");
     }
     out.push_str("}\n");
-    let arms = |body: &str| -> String { variants.iter().map(|(v, _)| format!("Self::{v}(e) => {body},")).collect() };
+    let arms = |body: &str| -> String {
+        variants
+            .iter()
+            .map(|(v, _)| format!("Self::{v}(e) => {body},"))
+            .collect()
+    };
     let _ = writeln!(
         out,
         "impl {name} {{ /// The answer of an operation the server does not implement yet.\n pub fn not_implemented() -> Self {{ Self::NotImplemented(crate::types::error::NotImplemented::with_message({})) }}\n\
          /// The service's validation error with `message`.\n pub fn validation(message: impl ::std::convert::Into<::std::string::String>) -> Self {{ Self::{validation}({}::with_message(message)) }}\n\
          /// The error code on the wire.\n pub fn code(&self) -> &'static str {{ match self {{ {} }} }} }}",
         lit(&format!("{op_name} is not implemented yet")),
-        variants.iter().find(|(v, _)| *v == validation).map_or("", |(_, p)| p.as_str()),
-        variants.iter().map(|(v, p)| format!("Self::{v}(_) => {p}::CODE,")).collect::<String>(),
+        variants
+            .iter()
+            .find(|(v, _)| *v == validation)
+            .map_or("", |(_, p)| p.as_str()),
+        variants
+            .iter()
+            .map(|(v, p)| format!("Self::{v}(_) => {p}::CODE,"))
+            .collect::<String>(),
     );
-    let _ = writeln!(out, "impl ::std::fmt::Display for {name} {{ fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{ match self {{ {} }} }} }}", arms("e.fmt(f)"));
-    let _ = writeln!(out, "impl ::std::error::Error for {name} {{ fn source(&self) -> ::std::option::Option<&(dyn ::std::error::Error + 'static)> {{ match self {{ {} }} }} }}", arms("Some(e)"));
+    let _ = writeln!(
+        out,
+        "impl ::std::fmt::Display for {name} {{ fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{ match self {{ {} }} }} }}",
+        arms("e.fmt(f)")
+    );
+    let _ = writeln!(
+        out,
+        "impl ::std::error::Error for {name} {{ fn source(&self) -> ::std::option::Option<&(dyn ::std::error::Error + 'static)> {{ match self {{ {} }} }} }}",
+        arms("Some(e)")
+    );
     let _ = writeln!(
         out,
         "impl ::aws_smithy_schema::serde::SerializableStruct for {name} {{ fn schema(&self) -> &::aws_smithy_schema::Schema<'_> {{ match self {{ {} }} }} \
@@ -187,7 +241,10 @@ pub(crate) fn operation_error_enum(ctx: &Ctx<'_>, op_name: &str, errors: &[Shape
         arms("e.status_code()")
     );
     for (v, path) in &variants {
-        let _ = writeln!(out, "impl ::std::convert::From<{path}> for {name} {{ fn from(e: {path}) -> Self {{ Self::{v}(e) }} }}");
+        let _ = writeln!(
+            out,
+            "impl ::std::convert::From<{path}> for {name} {{ fn from(e: {path}) -> Self {{ Self::{v}(e) }} }}"
+        );
     }
     out
 }
@@ -197,26 +254,58 @@ pub(crate) fn stream_error_enum(ctx: &Ctx<'_>, union: &ShapeId) -> String {
     let (_, exceptions) = ctx.stream_parts(union);
     let name = format!("{}Error", ctx.type_name(union));
     let mut out = String::new();
-    let _ = writeln!(out, "/// The modeled exceptions of the `{}` event stream.\n#[derive(Debug)]\n#[non_exhaustive]\npub enum {name} {{", union.name);
+    let _ = writeln!(
+        out,
+        "/// The modeled exceptions of the `{}` event stream.\n#[derive(Debug)]\n#[non_exhaustive]\npub enum {name} {{",
+        union.name
+    );
     for m in &exceptions {
-        let _ = writeln!(out, "    /// The `{}` exception.\n    {}({}),", m.name, pascal(&m.name), ctx.type_path(&m.target));
+        let _ = writeln!(
+            out,
+            "    /// The `{}` exception.\n    {}({}),",
+            m.name,
+            pascal(&m.name),
+            ctx.type_path(&m.target)
+        );
     }
     out.push_str("}\n");
-    let arms = |body: &str| -> String { exceptions.iter().map(|m| format!("Self::{}(e) => {body},", pascal(&m.name))).collect() };
-    let empty = if exceptions.is_empty() { "_ => unreachable!()," } else { "" };
-    let _ = writeln!(out, "impl ::std::fmt::Display for {name} {{ fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{ match self {{ {}{empty} }} }} }}", arms("e.fmt(f)"));
+    let arms = |body: &str| -> String {
+        exceptions
+            .iter()
+            .map(|m| format!("Self::{}(e) => {body},", pascal(&m.name)))
+            .collect()
+    };
+    let empty = if exceptions.is_empty() {
+        "_ => unreachable!(),"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "impl ::std::fmt::Display for {name} {{ fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{ match self {{ {}{empty} }} }} }}",
+        arms("e.fmt(f)")
+    );
     let _ = writeln!(out, "impl ::std::error::Error for {name} {{}}");
     let _ = writeln!(
         out,
         "impl ::aws_smithy_http_server::schema::event_stream::SerializableEventError for {name} {{ fn variant(&self) -> (&'static str, &::aws_smithy_schema::Schema<'_>, &dyn ::aws_smithy_schema::serde::SerializableStruct) {{ match self {{ {}{empty} }} }} }}",
         exceptions
             .iter()
-            .map(|m| format!("Self::{}(e) => ({}, {}::SCHEMA, e),", pascal(&m.name), lit(&m.name), ctx.type_path(&m.target)))
+            .map(|m| format!(
+                "Self::{}(e) => ({}, {}::SCHEMA, e),",
+                pascal(&m.name),
+                lit(&m.name),
+                ctx.type_path(&m.target)
+            ))
             .collect::<String>()
     );
     for m in &exceptions {
         let path = ctx.type_path(&m.target);
-        let _ = writeln!(out, "impl ::std::convert::From<{path}> for {name} {{ fn from(e: {path}) -> Self {{ Self::{}(e) }} }}", pascal(&m.name));
+        let _ = writeln!(
+            out,
+            "impl ::std::convert::From<{path}> for {name} {{ fn from(e: {path}) -> Self {{ Self::{}(e) }} }}",
+            pascal(&m.name)
+        );
     }
     out
 }
@@ -229,17 +318,28 @@ pub(crate) fn emit(ctx: &Ctx<'_>) -> anyhow::Result<Vec<File>> {
         if !matches!(ctx.places.get(&shape.id), Some(Place::Error)) {
             continue;
         }
-        let ShapeKind::Structure(members) = &shape.kind else { continue };
+        let ShapeKind::Structure(members) = &shape.kind else {
+            continue;
+        };
         let m = module(&shape.id.name);
         let name = ctx.type_name(&shape.id);
-        files.push(File { path: format!("src/types/error/{m}.rs"), text: error_file(ctx, shape, members) });
+        files.push(File {
+            path: format!("src/types/error/{m}.rs"),
+            text: error_file(ctx, shape, members),
+        });
         let _ = writeln!(toc, "pub(crate) mod {m};\npub use self::{m}::{name};");
     }
     for s in synthetics(ctx) {
         let m = module(s.name);
-        files.push(File { path: format!("src/types/error/{m}.rs"), text: synthetic_file(ctx, &s) });
+        files.push(File {
+            path: format!("src/types/error/{m}.rs"),
+            text: synthetic_file(ctx, &s),
+        });
         let _ = writeln!(toc, "pub(crate) mod {m};\npub use self::{m}::{};", s.name);
     }
-    files.push(File { path: "src/types/error.rs".into(), text: toc });
+    files.push(File {
+        path: "src/types/error.rs".into(),
+        text: toc,
+    });
     Ok(files)
 }

@@ -16,7 +16,10 @@ pub(crate) fn emit(ctx: &Ctx<'_>) -> anyhow::Result<Vec<File>> {
     };
     let mut lib = ctx.header(
         "emit::krate",
-        &format!("Server types, schemas and the `{}` trait for `{}`, generated from its Smithy model.", o.service_name, ctx.svc.id),
+        &format!(
+            "Server types, schemas and the `{}` trait for `{}`, generated from its Smithy model.",
+            o.service_name, ctx.svc.id
+        ),
     );
     lib.push_str(
         "#![allow(clippy::all, clippy::pedantic, missing_docs, unused_imports, non_camel_case_types)]\n\n\
@@ -28,5 +31,14 @@ pub(crate) fn emit(ctx: &Ctx<'_>) -> anyhow::Result<Vec<File>> {
          pub(crate) fn constraint_violation(message: ::std::string::String) -> ::aws_smithy_http_server::schema::DeserializeError {{\n\
          ::aws_smithy_http_server::schema::DeserializeError::ConstraintViolation(::std::boxed::Box::new({violation}::with_message(message))) }}\n"
     ));
-    Ok(vec![File { path: "Cargo.toml".into(), text: cargo }, File { path: "src/lib.rs".into(), text: lib }])
+    Ok(vec![
+        File {
+            path: "Cargo.toml".into(),
+            text: cargo,
+        },
+        File {
+            path: "src/lib.rs".into(),
+            text: lib,
+        },
+    ])
 }

@@ -71,8 +71,15 @@ impl<'a> Ctx<'a> {
     fn new(svc: &'a Service, opts: &'a Options) -> anyhow::Result<Self> {
         let mut places = BTreeMap::new();
         for shape in svc.shapes.values() {
-            if matches!(shape.kind, ShapeKind::Structure(_) | ShapeKind::Union(_) | ShapeKind::Enum(_)) {
-                let place = if shape.traits.error.is_some() { Place::Error } else { Place::Type };
+            if matches!(
+                shape.kind,
+                ShapeKind::Structure(_) | ShapeKind::Union(_) | ShapeKind::Enum(_)
+            ) {
+                let place = if shape.traits.error.is_some() {
+                    Place::Error
+                } else {
+                    Place::Type
+                };
                 places.insert(shape.id.clone(), place);
             }
         }
@@ -88,7 +95,9 @@ impl<'a> Ctx<'a> {
             .shapes
             .values()
             .find(|s| s.id.name == "ValidationException" && s.traits.error.is_some())
-            .map_or(ValidationError::Synthetic, |s| ValidationError::Modeled(s.id.clone()));
+            .map_or(ValidationError::Synthetic, |s| {
+                ValidationError::Modeled(s.id.clone())
+            });
         let mut ctx = Self {
             svc,
             opts,
@@ -113,7 +122,10 @@ impl<'a> Ctx<'a> {
                 Some(ShapeKind::Structure(ms) | ShapeKind::Union(ms)) => ms
                     .iter()
                     .filter(|m| {
-                        matches!(self.svc.shapes.get(&m.target).map(|s| &s.kind), Some(ShapeKind::Structure(_) | ShapeKind::Union(_)))
+                        matches!(
+                            self.svc.shapes.get(&m.target).map(|s| &s.kind),
+                            Some(ShapeKind::Structure(_) | ShapeKind::Union(_))
+                        )
                     })
                     .map(|m| (m.name.clone(), m.target.clone()))
                     .collect(),
@@ -157,7 +169,9 @@ impl<'a> Ctx<'a> {
     fn type_path(&self, id: &ShapeId) -> String {
         let name = self.type_name(id);
         match self.places.get(id) {
-            Some(Place::Input(op) | Place::Output(op)) => format!("crate::operation::{}::{name}", module(op)),
+            Some(Place::Input(op) | Place::Output(op)) => {
+                format!("crate::operation::{}::{name}", module(op))
+            }
             Some(Place::Error) => format!("crate::types::error::{name}"),
             _ => format!("crate::types::{name}"),
         }
@@ -175,8 +189,11 @@ impl<'a> Ctx<'a> {
 
     /// Events and exceptions of an event-stream union.
     fn stream_parts(&self, id: &ShapeId) -> (Vec<&'a Member>, Vec<&'a Member>) {
-        let ShapeKind::Union(ms) = &self.shape(id).kind else { return (vec![], vec![]) };
-        ms.iter().partition(|m| self.shape(&m.target).traits.error.is_none())
+        let ShapeKind::Union(ms) = &self.shape(id).kind else {
+            return (vec![], vec![]);
+        };
+        ms.iter()
+            .partition(|m| self.shape(&m.target).traits.error.is_none())
     }
 
     /// The Rust type stored for a value of `target`.
@@ -184,7 +201,9 @@ impl<'a> Ctx<'a> {
         let s = self.shape(target);
         match &s.kind {
             ShapeKind::Simple(simple) => match simple {
-                Simple::Blob if s.traits.streaming => "::aws_smithy_types::byte_stream::ByteStream".into(),
+                Simple::Blob if s.traits.streaming => {
+                    "::aws_smithy_types::byte_stream::ByteStream".into()
+                }
                 Simple::Blob => "::aws_smithy_types::Blob".into(),
                 Simple::Boolean => "bool".into(),
                 Simple::String => "::std::string::String".into(),
@@ -203,7 +222,10 @@ impl<'a> Ctx<'a> {
             ShapeKind::Enum(_) => self.type_path(target),
             ShapeKind::List(m) => format!("::std::vec::Vec<{}>", self.rust_type(&m.target)),
             ShapeKind::Map(_, v) => {
-                format!("::std::collections::HashMap<::std::string::String, {}>", self.rust_type(&v.target))
+                format!(
+                    "::std::collections::HashMap<::std::string::String, {}>",
+                    self.rust_type(&v.target)
+                )
             }
             ShapeKind::Union(_) if s.traits.streaming => {
                 format!(
@@ -258,7 +280,10 @@ pub(crate) fn shape_id_expr(id: &ShapeId, member: Option<&str>) -> String {
         Some(m) => format!("{}${m}", id.absolute()),
         None => id.absolute(),
     };
-    format!("::aws_smithy_schema::ShapeId::from_parts({abs:?}, {:?}, {:?})", id.namespace, id.name)
+    format!(
+        "::aws_smithy_schema::ShapeId::from_parts({abs:?}, {:?}, {:?})",
+        id.namespace, id.name
+    )
 }
 
 /// Emits every file of the crate for `svc`.

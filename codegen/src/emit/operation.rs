@@ -24,10 +24,22 @@ fn members_of<'a>(ctx: &Ctx<'a>, id: Option<&ShapeId>) -> (&'a [Member], Option<
 
 fn op_file(ctx: &Ctx<'_>, op: &Operation) -> String {
     let name = pascal(&op.id.name);
-    let mut text = ctx.header("emit::operation", &format!("The `{}` operation: input, output, errors and schema.", op.id.name));
+    let mut text = ctx.header(
+        "emit::operation",
+        &format!(
+            "The `{}` operation: input, output, errors and schema.",
+            op.id.name
+        ),
+    );
     let default_traits = Traits::default();
-    let input_id = op.input.clone().unwrap_or(ShapeId { namespace: op.id.namespace.clone(), name: format!("{}Input", op.id.name) });
-    let output_id = op.output.clone().unwrap_or(ShapeId { namespace: op.id.namespace.clone(), name: format!("{}Output", op.id.name) });
+    let input_id = op.input.clone().unwrap_or(ShapeId {
+        namespace: op.id.namespace.clone(),
+        name: format!("{}Input", op.id.name),
+    });
+    let output_id = op.output.clone().unwrap_or(ShapeId {
+        namespace: op.id.namespace.clone(),
+        name: format!("{}Output", op.id.name),
+    });
     let (in_members, in_traits) = members_of(ctx, op.input.as_ref());
     let (out_members, out_traits) = members_of(ctx, op.output.as_ref());
     text.push_str(&aggregate(
@@ -64,7 +76,11 @@ fn op_file(ctx: &Ctx<'_>, op: &Operation) -> String {
     ));
     text.push_str(&operation_error_enum(ctx, &op.id.name, &op.errors));
 
-    let errors: Vec<String> = op.errors.iter().map(|e| format!("{}::SCHEMA", ctx.type_path(e))).collect();
+    let errors: Vec<String> = op
+        .errors
+        .iter()
+        .map(|e| format!("{}::SCHEMA", ctx.type_path(e)))
+        .collect();
     let _ = writeln!(
         text,
         "static ERRORS: [&::aws_smithy_schema::Schema<'static>; {}] = [{}];\n\
@@ -86,7 +102,10 @@ fn op_file(ctx: &Ctx<'_>, op: &Operation) -> String {
     );
 
     let input_stream = in_members.iter().find(|m| ctx.is_streaming_blob(&m.target));
-    let output_stream = match out_members.iter().find(|m| ctx.is_streaming_blob(&m.target) || ctx.is_event_stream(&m.target)) {
+    let output_stream = match out_members
+        .iter()
+        .find(|m| ctx.is_streaming_blob(&m.target) || ctx.is_event_stream(&m.target))
+    {
         None => OutputStream::None,
         Some(m) if ctx.is_event_stream(&m.target) => OutputStream::Events(m),
         Some(m) => OutputStream::Blob(m),
@@ -156,18 +175,29 @@ pub(crate) fn is_streaming(ctx: &Ctx<'_>, op: &Operation) -> bool {
     let (ins, _) = members_of(ctx, op.input.as_ref());
     let (outs, _) = members_of(ctx, op.output.as_ref());
     ins.iter().any(|m| ctx.is_streaming_blob(&m.target))
-        || outs.iter().any(|m| ctx.is_streaming_blob(&m.target) || ctx.is_event_stream(&m.target))
+        || outs
+            .iter()
+            .any(|m| ctx.is_streaming_blob(&m.target) || ctx.is_event_stream(&m.target))
 }
 
 /// Emits `operation.rs` and one file per operation.
 pub(crate) fn emit(ctx: &Ctx<'_>) -> anyhow::Result<Vec<File>> {
     let mut files = Vec::new();
-    let mut toc = ctx.header("emit::operation", "One module per operation: `<Op>Input`, `<Op>Output`, `<Op>Error` and its schema.");
+    let mut toc = ctx.header(
+        "emit::operation",
+        "One module per operation: `<Op>Input`, `<Op>Output`, `<Op>Error` and its schema.",
+    );
     for op in &ctx.svc.operations {
         let m = module(&op.id.name);
         let _ = writeln!(toc, "pub mod {m};");
-        files.push(File { path: format!("src/operation/{m}.rs"), text: op_file(ctx, op) });
+        files.push(File {
+            path: format!("src/operation/{m}.rs"),
+            text: op_file(ctx, op),
+        });
     }
-    files.push(File { path: "src/operation.rs".into(), text: toc });
+    files.push(File {
+        path: "src/operation.rs".into(),
+        text: toc,
+    });
     Ok(files)
 }

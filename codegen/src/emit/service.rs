@@ -10,7 +10,10 @@ use crate::ir::Protocol;
 pub(crate) fn emit(ctx: &Ctx<'_>) -> anyhow::Result<Vec<File>> {
     let svc = ctx.svc;
     let trait_name = &ctx.opts.service_name;
-    let mut text = ctx.header("emit::service", &format!("The `{trait_name}` service: its schema, the trait to implement, and its router."));
+    let mut text = ctx.header(
+        "emit::service",
+        &format!("The `{trait_name}` service: its schema, the trait to implement, and its router."),
+    );
 
     // Service schema.
     let (protocol_id, registry) = match &ctx.opts.server_protocol {
@@ -23,8 +26,14 @@ pub(crate) fn emit(ctx: &Ctx<'_>) -> anyhow::Result<Vec<File>> {
             None,
         ),
     };
-    let (pns, pname) = protocol_id.split_once('#').unwrap_or(("", protocol_id.as_str()));
-    let ops: Vec<String> = svc.operations.iter().map(|o| format!("&crate::operation::{}::OPERATION", module(&o.id.name))).collect();
+    let (pns, pname) = protocol_id
+        .split_once('#')
+        .unwrap_or(("", protocol_id.as_str()));
+    let ops: Vec<String> = svc
+        .operations
+        .iter()
+        .map(|o| format!("&crate::operation::{}::OPERATION", module(&o.id.name)))
+        .collect();
     let traits = match svc.protocol {
         Protocol::RestXml { no_error_wrapping } => {
             let _ = writeln!(
@@ -45,7 +54,9 @@ pub(crate) fn emit(ctx: &Ctx<'_>) -> anyhow::Result<Vec<File>> {
         ops.len(),
         ops.join(", "),
         shape_id_expr(&svc.id, None),
-        svc.version.as_ref().map_or_else(|| "None".to_owned(), |v| format!("Some({v:?})")),
+        svc.version
+            .as_ref()
+            .map_or_else(|| "None".to_owned(), |v| format!("Some({v:?})")),
     );
     let _ = writeln!(
         text,
@@ -54,7 +65,9 @@ pub(crate) fn emit(ctx: &Ctx<'_>) -> anyhow::Result<Vec<File>> {
         svc.id.absolute(),
         svc.id.namespace,
         svc.id.name,
-        svc.version.as_ref().map_or_else(|| "None".to_owned(), |v| format!("Some({v:?})")),
+        svc.version
+            .as_ref()
+            .map_or_else(|| "None".to_owned(), |v| format!("Some({v:?})")),
     );
 
     // The trait.
@@ -92,7 +105,11 @@ pub(crate) fn emit(ctx: &Ctx<'_>) -> anyhow::Result<Vec<File>> {
     for op in &svc.operations {
         let m = module(&op.id.name);
         let n = pascal(&op.id.name);
-        let plugin = if is_streaming(ctx, op) { "DynStreamingUpgradePlugin" } else { "DynUpgradePlugin" };
+        let plugin = if is_streaming(ctx, op) {
+            "DynStreamingUpgradePlugin"
+        } else {
+            "DynUpgradePlugin"
+        };
         let _ = writeln!(
             text,
             "{{ let service = service.clone(); \
@@ -106,5 +123,8 @@ pub(crate) fn emit(ctx: &Ctx<'_>) -> anyhow::Result<Vec<File>> {
         text,
         "];\n ::aws_smithy_http_server::schema::routing::MultiProtocolRoutingService::builder(&SERVICE).registries({registries}).operation_handler_bindings(bindings).options(options).build() }}"
     );
-    Ok(vec![File { path: "src/service.rs".into(), text }])
+    Ok(vec![File {
+        path: "src/service.rs".into(),
+        text,
+    }])
 }

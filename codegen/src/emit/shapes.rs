@@ -49,7 +49,11 @@ fn field_type(ctx: &Ctx<'_>, owner: &ShapeId, m: &Member) -> String {
     if ctx.boxed.contains(&(owner.clone(), m.name.clone())) {
         t = format!("::std::boxed::Box<{t}>");
     }
-    if is_always_present(ctx, m) { t } else { format!("::std::option::Option<{t}>") }
+    if is_always_present(ctx, m) {
+        t
+    } else {
+        format!("::std::option::Option<{t}>")
+    }
 }
 
 /// Required members, streaming bodies and event streams are stored without `Option`.
@@ -66,7 +70,14 @@ fn builder_type(ctx: &Ctx<'_>, owner: &ShapeId, m: &Member) -> String {
 }
 
 /// Statics for one member schema (and its nested list/map member schemas); returns the code.
-fn member_schema(ctx: &Ctx<'_>, name: &str, id: &ShapeId, m: &Member, index: usize, out: &mut String) {
+fn member_schema(
+    ctx: &Ctx<'_>,
+    name: &str,
+    id: &ShapeId,
+    m: &Member,
+    index: usize,
+    out: &mut String,
+) {
     let target = ctx.shape(&m.target);
     let mut nested = String::new();
     let mut chain = String::new();
@@ -98,8 +109,17 @@ fn member_schema(ctx: &Ctx<'_>, name: &str, id: &ShapeId, m: &Member, index: usi
     if t.xml_flattened {
         chain.push_str(".with_xml_flattened()");
     }
-    if let Some((uri, prefix)) = t.xml_namespace.as_ref().or(target.traits.xml_namespace.as_ref()) {
-        let _ = write!(chain, ".with_xml_namespace({}, {})", lit(uri), opt_lit(prefix.as_deref()));
+    if let Some((uri, prefix)) = t
+        .xml_namespace
+        .as_ref()
+        .or(target.traits.xml_namespace.as_ref())
+    {
+        let _ = write!(
+            chain,
+            ".with_xml_namespace({}, {})",
+            lit(uri),
+            opt_lit(prefix.as_deref())
+        );
     }
     if let Some(f) = t.timestamp_format.or(target.traits.timestamp_format) {
         let f = match f {
@@ -107,7 +127,10 @@ fn member_schema(ctx: &Ctx<'_>, name: &str, id: &ShapeId, m: &Member, index: usi
             TimestampFormat::HttpDate => "HttpDate",
             TimestampFormat::EpochSeconds => "EpochSeconds",
         };
-        let _ = write!(chain, ".with_timestamp_format(::aws_smithy_schema::traits::TimestampFormat::{f})");
+        let _ = write!(
+            chain,
+            ".with_timestamp_format(::aws_smithy_schema::traits::TimestampFormat::{f})"
+        );
     }
     if let Some(h) = &t.http_header {
         let _ = write!(chain, ".with_http_header({})", lit(h));
@@ -167,11 +190,24 @@ fn member_schema(ctx: &Ctx<'_>, name: &str, id: &ShapeId, m: &Member, index: usi
         }
         nested.push_str("map });\n");
         if xml_payload {
-            let root = t.xml_name.clone().or_else(|| target.traits.xml_name.clone()).unwrap_or_else(|| target.id.name.clone());
+            let root = t
+                .xml_name
+                .clone()
+                .or_else(|| target.traits.xml_name.clone())
+                .unwrap_or_else(|| target.id.name.clone());
             let mut payload_chain = format!(".with_xml_name({})", lit(&root));
-            let ns = target.traits.xml_namespace.clone().or_else(|| service_xml_ns(ctx));
+            let ns = target
+                .traits
+                .xml_namespace
+                .clone()
+                .or_else(|| service_xml_ns(ctx));
             if let Some((uri, prefix)) = ns {
-                let _ = write!(payload_chain, ".with_xml_namespace({}, {})", lit(&uri), opt_lit(prefix.as_deref()));
+                let _ = write!(
+                    payload_chain,
+                    ".with_xml_namespace({}, {})",
+                    lit(&uri),
+                    opt_lit(prefix.as_deref())
+                );
             }
             let _ = writeln!(
                 nested,
@@ -204,7 +240,9 @@ fn service_xml_ns(ctx: &Ctx<'_>) -> Option<(String, Option<String>)> {
 fn schema_module(ctx: &Ctx<'_>, id: &ShapeId) -> String {
     match ctx.places.get(id) {
         Some(Place::Error) => format!("crate::types::error::{}", module(&id.name)),
-        Some(Place::Input(op)) | Some(Place::Output(op)) => format!("crate::operation::{}", module(op)),
+        Some(Place::Input(op)) | Some(Place::Output(op)) => {
+            format!("crate::operation::{}", module(op))
+        }
         _ => format!("crate::types::{}", type_module(&id.name)),
     }
 }
@@ -259,7 +297,8 @@ fn checks(ctx: &Ctx<'_>, m_traits: &Traits, target: &ShapeId, sensitive: bool) -
     let range = m_traits.range.or(s.traits.range);
     let pattern = m_traits.pattern.as_ref().or(s.traits.pattern.as_ref());
     let mut out = String::new();
-    let opt_u = |v: Option<f64>| v.map_or_else(|| "None".to_owned(), |v| format!("Some({}u64)", v as u64));
+    let opt_u =
+        |v: Option<f64>| v.map_or_else(|| "None".to_owned(), |v| format!("Some({}u64)", v as u64));
     let opt_f = |v: Option<f64>| v.map_or_else(|| "None".to_owned(), |v| format!("Some({v:?}f64)"));
     if let Some(b) = length {
         let (len, shown) = match &s.kind {
@@ -270,16 +309,33 @@ fn checks(ctx: &Ctx<'_>, m_traits: &Traits, target: &ShapeId, sensitive: bool) -
             _ => ("0", "\"\""),
         };
         if len != "0" {
-            let _ = write!(out, "v.length({shown}, {sensitive}, {len}, {}, {});", opt_u(b.min), opt_u(b.max));
+            let _ = write!(
+                out,
+                "v.length({shown}, {sensitive}, {len}, {}, {});",
+                opt_u(b.min),
+                opt_u(b.max)
+            );
         }
     }
     if let Some(b) = range {
         let num = matches!(
             s.kind,
-            ShapeKind::Simple(Simple::Byte | Simple::Short | Simple::Integer | Simple::Long | Simple::Float | Simple::Double)
+            ShapeKind::Simple(
+                Simple::Byte
+                    | Simple::Short
+                    | Simple::Integer
+                    | Simple::Long
+                    | Simple::Float
+                    | Simple::Double
+            )
         );
         if num {
-            let _ = write!(out, "v.range(x as f64, {}, {});", opt_f(b.min), opt_f(b.max));
+            let _ = write!(
+                out,
+                "v.range(x as f64, {}, {});",
+                opt_f(b.min),
+                opt_f(b.max)
+            );
         }
     }
     if let Some(p) = pattern
@@ -293,13 +349,22 @@ fn checks(ctx: &Ctx<'_>, m_traits: &Traits, target: &ShapeId, sensitive: bool) -
     }
     if let ShapeKind::Enum(_) = s.kind {
         let path = ctx.type_path(target);
-        let _ = write!(out, "if let {path}::Unknown(raw) = &x {{ v.enum_value(raw, {path}::values()); }}");
+        let _ = write!(
+            out,
+            "if let {path}::Unknown(raw) = &x {{ v.enum_value(raw, {path}::values()); }}"
+        );
     }
     out
 }
 
 /// An expression of type `Option<T>` reading a value of `target` from `d` with schema `schema`.
-fn read_expr(ctx: &Ctx<'_>, schema: &str, m_traits: &Traits, target: &ShapeId, sensitive: bool) -> String {
+fn read_expr(
+    ctx: &Ctx<'_>,
+    schema: &str,
+    m_traits: &Traits,
+    target: &ShapeId,
+    sensitive: bool,
+) -> String {
     let s = ctx.shape(target);
     let checks = checks(ctx, m_traits, target, sensitive);
     let simple = |call: &str| format!("{{ let x = d.{call}(&{schema})?; {checks} Some(x) }}");
@@ -322,14 +387,22 @@ fn read_expr(ctx: &Ctx<'_>, schema: &str, m_traits: &Traits, target: &ShapeId, s
         ShapeKind::IntEnum(_) => simple("read_integer"),
         ShapeKind::Enum(_) => {
             let path = ctx.type_path(target);
-            format!("{{ let x = {path}::from(d.read_string(&{schema})?.as_str()); {checks} Some(x) }}")
+            format!(
+                "{{ let x = {path}::from(d.read_string(&{schema})?.as_str()); {checks} Some(x) }}"
+            )
         }
         ShapeKind::Structure(_) | ShapeKind::Union(_) => {
             format!("{}::deserialize_schema(d, v)?", ctx.type_path(target))
         }
         ShapeKind::List(m) => {
             let inner_sensitive = is_sensitive(ctx, m);
-            let inner = read_expr(ctx, &format!("{schema}_MEMBER"), &m.traits, &m.target, inner_sensitive);
+            let inner = read_expr(
+                ctx,
+                &format!("{schema}_MEMBER"),
+                &m.traits,
+                &m.target,
+                inner_sensitive,
+            );
             format!(
                 "{{ let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; \
                  d.read_list(&{schema}, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| {{ \
@@ -342,7 +415,13 @@ fn read_expr(ctx: &Ctx<'_>, schema: &str, m_traits: &Traits, target: &ShapeId, s
         }
         ShapeKind::Map(_, val) => {
             let inner_sensitive = is_sensitive(ctx, val);
-            let inner = read_expr(ctx, &format!("{schema}_VALUE"), &val.traits, &val.target, inner_sensitive);
+            let inner = read_expr(
+                ctx,
+                &format!("{schema}_VALUE"),
+                &val.traits,
+                &val.target,
+                inner_sensitive,
+            );
             format!(
                 "{{ let mut entries = ::std::collections::HashMap::new(); let mut complete = true; \
                  d.read_map(&{schema}, &mut |key: ::std::string::String, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| {{ \
@@ -360,21 +439,44 @@ fn read_expr(ctx: &Ctx<'_>, schema: &str, m_traits: &Traits, target: &ShapeId, s
 pub(crate) fn aggregate(ctx: &Ctx<'_>, a: &Aggregate<'_>) -> String {
     let mut out = String::new();
     let name = &a.rust_name;
-    let streaming = a.members.iter().any(|m| ctx.is_streaming_blob(&m.target) || ctx.is_event_stream(&m.target));
+    let streaming = a
+        .members
+        .iter()
+        .any(|m| ctx.is_streaming_blob(&m.target) || ctx.is_event_stream(&m.target));
     let event_stream_union = a.is_union && a.traits.streaming;
-    let variants: Vec<&Member> = if event_stream_union { ctx.stream_parts(a.id).0 } else { a.members.iter().collect() };
-    let derives = if streaming { "" } else { "#[derive(Clone, PartialEq)]" };
+    let variants: Vec<&Member> = if event_stream_union {
+        ctx.stream_parts(a.id).0
+    } else {
+        a.members.iter().collect()
+    };
+    let derives = if streaming {
+        ""
+    } else {
+        "#[derive(Clone, PartialEq)]"
+    };
     let _ = writeln!(out, "/// The `{}` shape.", a.id.name);
     if a.is_union {
         let _ = writeln!(out, "{derives}\npub enum {name} {{");
         for m in &variants {
-            let _ = writeln!(out, "    /// The `{}` member.\n    {}({}),", m.name, pascal(&m.name), builder_type(ctx, a.id, m));
+            let _ = writeln!(
+                out,
+                "    /// The `{}` member.\n    {}({}),",
+                m.name,
+                pascal(&m.name),
+                builder_type(ctx, a.id, m)
+            );
         }
         out.push_str("}\n");
     } else {
         let _ = writeln!(out, "{derives}\npub struct {name} {{");
         for m in a.members {
-            let _ = writeln!(out, "    /// The `{}` member.\n    pub {}: {},", m.name, snake(&m.name), field_type(ctx, a.id, m));
+            let _ = writeln!(
+                out,
+                "    /// The `{}` member.\n    pub {}: {},",
+                m.name,
+                snake(&m.name),
+                field_type(ctx, a.id, m)
+            );
         }
         if a.extra_message {
             out.push_str("    /// The error message; not a modeled member, sent in the protocol's error envelope.\n    pub message: ::std::option::Option<::std::string::String>,\n");
@@ -382,12 +484,24 @@ pub(crate) fn aggregate(ctx: &Ctx<'_>, a: &Aggregate<'_>) -> String {
         out.push_str("}\n");
     }
     // Debug, with sensitive members redacted.
-    let _ = writeln!(out, "impl ::std::fmt::Debug for {name} {{ fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{");
+    let _ = writeln!(
+        out,
+        "impl ::std::fmt::Debug for {name} {{ fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{"
+    );
     if a.is_union {
         out.push_str("match self {");
         for m in &variants {
-            let (bind, value) = if is_sensitive(ctx, m) { ("_", "&\"*** Sensitive Data Redacted ***\"") } else { ("v", "v") };
-            let _ = write!(out, "Self::{}({bind}) => f.debug_tuple({}).field({value}).finish(),", pascal(&m.name), lit(&pascal(&m.name)));
+            let (bind, value) = if is_sensitive(ctx, m) {
+                ("_", "&\"*** Sensitive Data Redacted ***\"")
+            } else {
+                ("v", "v")
+            };
+            let _ = write!(
+                out,
+                "Self::{}({bind}) => f.debug_tuple({}).field({value}).finish(),",
+                pascal(&m.name),
+                lit(&pascal(&m.name))
+            );
         }
         if variants.is_empty() {
             out.push_str("_ => unreachable!(),");
@@ -398,9 +512,17 @@ pub(crate) fn aggregate(ctx: &Ctx<'_>, a: &Aggregate<'_>) -> String {
         for m in a.members {
             let field = snake(&m.name);
             if is_sensitive(ctx, m) {
-                let _ = write!(out, ".field({}, &\"*** Sensitive Data Redacted ***\")", lit(field.trim_start_matches("r#")));
+                let _ = write!(
+                    out,
+                    ".field({}, &\"*** Sensitive Data Redacted ***\")",
+                    lit(field.trim_start_matches("r#"))
+                );
             } else {
-                let _ = write!(out, ".field({}, &self.{field})", lit(field.trim_start_matches("r#")));
+                let _ = write!(
+                    out,
+                    ".field({}, &self.{field})",
+                    lit(field.trim_start_matches("r#"))
+                );
             }
         }
         if a.extra_message {
@@ -418,7 +540,11 @@ pub(crate) fn aggregate(ctx: &Ctx<'_>, a: &Aggregate<'_>) -> String {
     for (index, m) in a.members.iter().enumerate() {
         member_schema(ctx, &a.member_static(m), a.id, m, index, &mut out);
     }
-    let member_refs: Vec<String> = a.members.iter().map(|m| format!("&{}", a.member_static(m))).collect();
+    let member_refs: Vec<String> = a
+        .members
+        .iter()
+        .map(|m| format!("&{}", a.member_static(m)))
+        .collect();
     let _ = writeln!(
         out,
         "pub(crate) static {}: [&::aws_smithy_schema::Schema<'static>; {}] = [{}];",
@@ -430,9 +556,20 @@ pub(crate) fn aggregate(ctx: &Ctx<'_>, a: &Aggregate<'_>) -> String {
     if let Some(x) = &a.traits.xml_name {
         let _ = write!(chain, ".with_xml_name({})", lit(x));
     }
-    let ns = a.traits.xml_namespace.clone().or_else(|| if a.output_root { service_xml_ns(ctx) } else { None });
+    let ns = a.traits.xml_namespace.clone().or_else(|| {
+        if a.output_root {
+            service_xml_ns(ctx)
+        } else {
+            None
+        }
+    });
     if let Some((uri, prefix)) = ns {
-        let _ = write!(chain, ".with_xml_namespace({}, {})", lit(&uri), opt_lit(prefix.as_deref()));
+        let _ = write!(
+            chain,
+            ".with_xml_namespace({}, {})",
+            lit(&uri),
+            opt_lit(prefix.as_deref())
+        );
     }
     if let Some(http) = a.http {
         let _ = write!(
@@ -505,7 +642,11 @@ pub(crate) fn aggregate(ctx: &Ctx<'_>, a: &Aggregate<'_>) -> String {
             if is_always_present(ctx, m) {
                 let _ = write!(out, "{{ let val = &self.{}; {stmt} }}", snake(&m.name));
             } else {
-                let _ = write!(out, "if let Some(val) = &self.{} {{ {stmt} }}", snake(&m.name));
+                let _ = write!(
+                    out,
+                    "if let Some(val) = &self.{} {{ {stmt} }}",
+                    snake(&m.name)
+                );
             }
         }
     }
@@ -519,20 +660,36 @@ pub(crate) fn aggregate(ctx: &Ctx<'_>, a: &Aggregate<'_>) -> String {
 
 fn emit_builder(ctx: &Ctx<'_>, a: &Aggregate<'_>, out: &mut String) {
     let name = &a.rust_name;
-    let required: Vec<&Member> = a.members.iter().filter(|m| m.traits.required || ctx.is_event_stream(&m.target)).collect();
+    let required: Vec<&Member> = a
+        .members
+        .iter()
+        .filter(|m| m.traits.required || ctx.is_event_stream(&m.target))
+        .collect();
     let _ = writeln!(
         out,
         "impl {name} {{ /// A builder for [`{name}`].\n pub fn builder() -> {name}Builder {{ {name}Builder::default() }} }}"
     );
-    let _ = writeln!(out, "/// A builder for [`{name}`].\n#[derive(Default)]\npub struct {name}Builder {{");
+    let _ = writeln!(
+        out,
+        "/// A builder for [`{name}`].\n#[derive(Default)]\npub struct {name}Builder {{"
+    );
     for m in a.members {
-        let _ = writeln!(out, "    pub(crate) {}: ::std::option::Option<{}>,", snake(&m.name), builder_type(ctx, a.id, m));
+        let _ = writeln!(
+            out,
+            "    pub(crate) {}: ::std::option::Option<{}>,",
+            snake(&m.name),
+            builder_type(ctx, a.id, m)
+        );
     }
     if a.extra_message {
         out.push_str("    pub(crate) message: ::std::option::Option<::std::string::String>,\n");
     }
     out.push_str("}\n");
-    let _ = writeln!(out, "impl ::std::fmt::Debug for {name}Builder {{ fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{ f.debug_struct({}).finish_non_exhaustive() }} }}", lit(&format!("{name}Builder")));
+    let _ = writeln!(
+        out,
+        "impl ::std::fmt::Debug for {name}Builder {{ fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{ f.debug_struct({}).finish_non_exhaustive() }} }}",
+        lit(&format!("{name}Builder"))
+    );
     let _ = writeln!(out, "impl {name}Builder {{");
     for m in a.members {
         let field = snake(&m.name);
@@ -568,7 +725,10 @@ fn emit_builder(ctx: &Ctx<'_>, a: &Aggregate<'_>, out: &mut String) {
         fields.push_str("message: self.message,");
     }
     if required.is_empty() {
-        let _ = writeln!(out, "/// Builds the [`{name}`].\n pub fn build(self) -> {name} {{ {name} {{ {fields} }} }}");
+        let _ = writeln!(
+            out,
+            "/// Builds the [`{name}`].\n pub fn build(self) -> {name} {{ {name} {{ {fields} }} }}"
+        );
     } else {
         let _ = writeln!(
             out,
@@ -587,9 +747,15 @@ fn emit_deserialize(ctx: &Ctx<'_>, a: &Aggregate<'_>, out: &mut String) {
          pub fn deserialize_schema(d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer, v: &mut ::quarry_codegen_runtime::validation::Violations) -> ::std::result::Result<::std::option::Option<Self>, ::aws_smithy_schema::serde::SerdeError> {{"
     );
     if a.is_union {
-        let _ = writeln!(out, "let mut value: ::std::option::Option<Self> = None; let mut complete = true;");
+        let _ = writeln!(
+            out,
+            "let mut value: ::std::option::Option<Self> = None; let mut complete = true;"
+        );
     } else {
-        let _ = writeln!(out, "let mut builder = {name}Builder::default(); let mut complete = true;");
+        let _ = writeln!(
+            out,
+            "let mut builder = {name}Builder::default(); let mut complete = true;"
+        );
     }
     let _ = writeln!(
         out,
@@ -604,7 +770,11 @@ fn emit_deserialize(ctx: &Ctx<'_>, a: &Aggregate<'_>, out: &mut String) {
         let sensitive = is_sensitive(ctx, m);
         let read = read_expr(ctx, &a.member_static(m), &m.traits, &m.target, sensitive);
         let boxed = ctx.boxed.contains(&(a.id.clone(), m.name.clone()));
-        let wrap = if boxed { "::std::boxed::Box::new(x)" } else { "x" };
+        let wrap = if boxed {
+            "::std::boxed::Box::new(x)"
+        } else {
+            "x"
+        };
         let assign = if a.is_union {
             format!("value = Some(Self::{}({wrap}))", pascal(&m.name))
         } else {
@@ -622,10 +792,18 @@ fn emit_deserialize(ctx: &Ctx<'_>, a: &Aggregate<'_>, out: &mut String) {
     } else {
         for m in a.members {
             if m.traits.required && !ctx.is_event_stream(&m.target) {
-                let _ = writeln!(out, "if builder.{}.is_none() {{ v.missing({}); complete = false; }}", snake(&m.name), lit(wire_name(m)));
+                let _ = writeln!(
+                    out,
+                    "if builder.{}.is_none() {{ v.missing({}); complete = false; }}",
+                    snake(&m.name),
+                    lit(wire_name(m))
+                );
             }
         }
-        let required = a.members.iter().any(|m| m.traits.required || ctx.is_event_stream(&m.target));
+        let required = a
+            .members
+            .iter()
+            .any(|m| m.traits.required || ctx.is_event_stream(&m.target));
         if required {
             out.push_str("if !complete { return Ok(None); } Ok(builder.build().ok()) } }\n");
         } else {
@@ -636,7 +814,9 @@ fn emit_deserialize(ctx: &Ctx<'_>, a: &Aggregate<'_>, out: &mut String) {
 
 /// Emits an open enum: known variants plus `Unknown`, as the AWS SDKs keep unknown values.
 pub(crate) fn enumeration(ctx: &Ctx<'_>, id: &ShapeId) -> String {
-    let ShapeKind::Enum(variants) = &ctx.shape(id).kind else { return String::new() };
+    let ShapeKind::Enum(variants) = &ctx.shape(id).kind else {
+        return String::new();
+    };
     let name = ctx.type_name(id);
     let mut out = String::new();
     let _ = writeln!(
@@ -656,26 +836,42 @@ pub(crate) fn enumeration(ctx: &Ctx<'_>, id: &ShapeId) -> String {
     }
     out.push_str("    /// A value this version of the model does not know.\n    Unknown(::std::string::String),\n}\n");
     let values: Vec<String> = variants.iter().map(|v| lit(&v.value)).collect();
-    let _ = writeln!(out, "impl {name} {{ /// Every known value.\n pub const fn values() -> &'static [&'static str] {{ &[{}] }}", values.join(", "));
+    let _ = writeln!(
+        out,
+        "impl {name} {{ /// Every known value.\n pub const fn values() -> &'static [&'static str] {{ &[{}] }}",
+        values.join(", ")
+    );
     out.push_str("/// The wire value.\n pub fn as_str(&self) -> &str { match self {");
     for (n, v) in names.iter().zip(variants) {
         let _ = write!(out, "Self::{n} => {},", lit(&v.value));
     }
     out.push_str("Self::Unknown(s) => s.as_str(), } } }\n");
-    let _ = writeln!(out, "impl ::std::convert::From<&str> for {name} {{ fn from(s: &str) -> Self {{ match s {{");
+    let _ = writeln!(
+        out,
+        "impl ::std::convert::From<&str> for {name} {{ fn from(s: &str) -> Self {{ match s {{"
+    );
     for (n, v) in names.iter().zip(variants) {
         let _ = write!(out, "{} => Self::{n},", lit(&v.value));
     }
     out.push_str("other => Self::Unknown(other.to_owned()), } } }\n");
-    let _ = writeln!(out, "impl ::std::str::FromStr for {name} {{ type Err = ::std::convert::Infallible; fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {{ Ok(Self::from(s)) }} }}");
-    let _ = writeln!(out, "impl ::std::fmt::Display for {name} {{ fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{ f.write_str(self.as_str()) }} }}");
+    let _ = writeln!(
+        out,
+        "impl ::std::str::FromStr for {name} {{ type Err = ::std::convert::Infallible; fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {{ Ok(Self::from(s)) }} }}"
+    );
+    let _ = writeln!(
+        out,
+        "impl ::std::fmt::Display for {name} {{ fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{ f.write_str(self.as_str()) }} }}"
+    );
     out
 }
 
 /// Emits `types.rs` and one file per shared structure, union and enum.
 pub(crate) fn emit(ctx: &Ctx<'_>) -> anyhow::Result<Vec<File>> {
     let mut files = Vec::new();
-    let mut toc = ctx.header("emit::shapes", "Shapes shared by the operations: structures, unions and enums.");
+    let mut toc = ctx.header(
+        "emit::shapes",
+        "Shapes shared by the operations: structures, unions and enums.",
+    );
     toc.push_str("pub mod error;\n");
     let mut builders = String::new();
     for shape in ctx.svc.shapes.values() {
@@ -710,7 +906,10 @@ pub(crate) fn emit(ctx: &Ctx<'_>) -> anyhow::Result<Vec<File>> {
                 ));
                 if shape.traits.streaming && is_union {
                     text.push_str(&super::error::stream_error_enum(ctx, &shape.id));
-                    let _ = writeln!(toc, "pub(crate) mod {m};\npub use self::{m}::{{{name}, {name}Error}};");
+                    let _ = writeln!(
+                        toc,
+                        "pub(crate) mod {m};\npub use self::{m}::{{{name}, {name}Error}};"
+                    );
                 } else {
                     let _ = writeln!(toc, "pub(crate) mod {m};\npub use self::{m}::{name};");
                 }
@@ -720,9 +919,18 @@ pub(crate) fn emit(ctx: &Ctx<'_>) -> anyhow::Result<Vec<File>> {
             }
             _ => continue,
         }
-        files.push(File { path: format!("src/types/{m}.rs"), text });
+        files.push(File {
+            path: format!("src/types/{m}.rs"),
+            text,
+        });
     }
-    let _ = writeln!(toc, "/// Builders for the shared structures.\npub mod builders {{ {builders} }}");
-    files.push(File { path: "src/types.rs".into(), text: toc });
+    let _ = writeln!(
+        toc,
+        "/// Builders for the shared structures.\npub mod builders {{ {builders} }}"
+    );
+    files.push(File {
+        path: "src/types.rs".into(),
+        text: toc,
+    });
     Ok(files)
 }

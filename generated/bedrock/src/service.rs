@@ -17,9 +17,9 @@ static OPERATIONS: [&::aws_smithy_http_server::schema::OperationSchema<'static>;
 ];
 static PROTOCOLS: [::aws_smithy_schema::ShapeId<'static>; 1] =
     [::aws_smithy_schema::ShapeId::from_parts(
-        "aws.protocols#restJson1",
-        "aws.protocols",
-        "restJson1",
+        "quarry.protocols#bedrockRestJson",
+        "quarry.protocols",
+        "bedrockRestJson",
     )];
 /// The schema of the service: its operations and the protocol it speaks.
 pub static SERVICE: ::aws_smithy_http_server::schema::ServiceSchema<'static> =
@@ -418,7 +418,7 @@ pub fn router<S: Bedrock>(
         },
     ];
     ::aws_smithy_http_server::schema::routing::MultiProtocolRoutingService::builder(&SERVICE)
-        .registries([])
+        .registries([&::quarry_codegen_runtime::protocol::BEDROCK_REGISTRY])
         .operation_handler_bindings(bindings)
         .options(options)
         .build()

@@ -34,9 +34,9 @@ static OPERATIONS: [&::aws_smithy_http_server::schema::OperationSchema<'static>;
 ];
 static PROTOCOLS: [::aws_smithy_schema::ShapeId<'static>; 1] =
     [::aws_smithy_schema::ShapeId::from_parts(
-        "aws.protocols#restXml",
-        "aws.protocols",
-        "restXml",
+        "quarry.protocols#s3RestXml",
+        "quarry.protocols",
+        "s3RestXml",
     )];
 /// The schema of the service: its operations and the protocol it speaks.
 pub static SERVICE: ::aws_smithy_http_server::schema::ServiceSchema<'static> =
@@ -747,7 +747,7 @@ pub fn router<S: S3>(
         },
     ];
     ::aws_smithy_http_server::schema::routing::MultiProtocolRoutingService::builder(&SERVICE)
-        .registries([])
+        .registries([&::quarry_codegen_runtime::protocol::S3_REGISTRY])
         .operation_handler_bindings(bindings)
         .options(options)
         .build()

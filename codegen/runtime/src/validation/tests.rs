@@ -8,7 +8,9 @@ fn one_missing_member_reads_like_aws() {
     v.missing("messages");
     assert_eq!(
         v.message().as_deref(),
-        Some("1 validation error detected: Value null at 'messages' failed to satisfy constraint: Member must not be null")
+        Some(
+            "1 validation error detected: Value null at 'messages' failed to satisfy constraint: Member must not be null"
+        )
     );
 }
 
@@ -24,7 +26,10 @@ fn nested_paths_and_counts() {
     v.length("", false, 0, Some(1), Some(2048));
     v.leave();
     let msg = v.message().unwrap_or_default();
-    assert!(msg.starts_with("2 validation errors detected: Value null at 'messages.1.member.role'"), "{msg}");
+    assert!(
+        msg.starts_with("2 validation errors detected: Value null at 'messages.1.member.role'"),
+        "{msg}"
+    );
     assert!(msg.ends_with("Value '' at 'modelId' failed to satisfy constraint: Member must have length greater than or equal to 1"), "{msg}");
 }
 
@@ -43,5 +48,8 @@ fn pattern_range_enum_and_redaction() {
     let msg = v.message().unwrap_or_default();
     assert!(msg.contains("Value '*** Sensitive Data Redacted ***' at 'a' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-z]+$"), "{msg}");
     assert!(msg.contains("Value '11' at 'b' failed to satisfy constraint: Member must have value less than or equal to 10"), "{msg}");
-    assert!(msg.contains("Member must satisfy enum value set: [user, assistant]"), "{msg}");
+    assert!(
+        msg.contains("Member must satisfy enum value set: [user, assistant]"),
+        "{msg}"
+    );
 }

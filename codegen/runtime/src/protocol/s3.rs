@@ -1,0 +1,211 @@
+//! restXml as S3 answers it: `<Error><Code>…` envelopes with request ids, S3 codes for rejections.
+
+use aws_smithy_http_server::body::BoxBody;
+use aws_smithy_http_server::response::Response;
+use aws_smithy_http_server::schema::protocol::RestXml;
+use aws_smithy_http_server::schema::routing::{
+    RouterBuildContext, RouterBuildError, RoutingError, RoutingErrorKind,
+};
+use aws_smithy_http_server::schema::{
+    BodyDirective, DeserializeError, EventStreamFraming, HttpModeledError, MetadataRoutedProtocol,
+    OperationSchema, ProtocolBuildContext, ProtocolRegistration, ProtocolRegistry, ServerProtocol,
+};
+use aws_smithy_runtime_api::http::Headers;
+use aws_smithy_schema::serde::{SerializableStruct, ShapeDeserializer};
+use aws_smithy_schema::{Schema, ShapeId};
+
+use crate::request::RequestContext;
+
+/// The protocol id the generated S3 service lists instead of `aws.protocols#restXml`.
+pub const S3_PROTOCOL_ID: &str = "quarry.protocols#s3RestXml";
+static ID: ShapeId<'static> = ShapeId::from_parts(S3_PROTOCOL_ID, "quarry.protocols", "s3RestXml");
+
+/// Registers [`S3RestXml`] for the generated S3 router.
+pub static S3_REGISTRY: ProtocolRegistry =
+    ProtocolRegistry::new(&[ProtocolRegistration::metadata_routed::<S3RestXml>(
+        S3_PROTOCOL_ID,
+    )]);
+
+/// The runtime's restXml for bodies and routing, with S3's error envelope.
+#[derive(Debug)]
+pub struct S3RestXml {
+    inner: RestXml,
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An S3 error response: `<Error><Code/><Message/>[<Key/>|<BucketName/>]<RequestId/><HostId/></Error>`.
+///
+/// The request context (ids, bucket, key) comes from the surrounding [`crate::request::scope`].
+pub fn s3_error_response(status: u16, code: &str, message: &str) -> Response {
+    let ctx = RequestContext::current();
+    let mut body = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>");
+    body.push_str(&format!(
+        "<Code>{}</Code><Message>{}</Message>",
+        xml_escape(code),
+        xml_escape(message)
+    ));
+    if let Some(ctx) = &ctx {
+        match (code, &ctx.key, &ctx.bucket) {
+            ("NoSuchKey", Some(key), _) => {
+                body.push_str(&format!("<Key>{}</Key>", xml_escape(key)))
+            }
+            (
+                "NoSuchBucket"
+                | "BucketAlreadyExists"
+                | "BucketAlreadyOwnedByYou"
+                | "BucketNotEmpty",
+                _,
+                Some(b),
+            ) => body.push_str(&format!("<BucketName>{}</BucketName>", xml_escape(b))),
+            _ => {}
+        }
+    }
+    let (request_id, host_id) = ctx.map_or_else(
+        || (String::new(), String::new()),
+        |c| (c.request_id, c.host_id),
+    );
+    body.push_str(&format!(
+        "<RequestId>{}</RequestId><HostId>{}</HostId></Error>",
+        xml_escape(&request_id),
+        xml_escape(&host_id)
+    ));
+    http::Response::builder()
+        .status(status)
+        .header("content-type", "application/xml")
+        .body(aws_smithy_http_server::body::boxed(
+            http_body_util::Full::new(bytes::Bytes::from(body)),
+        ))
+        .unwrap_or_else(|_| http::Response::new(aws_smithy_http_server::body::empty()))
+}
+
+impl MetadataRoutedProtocol for S3RestXml {
+    fn from_build_context(ctx: &ProtocolBuildContext<'_>) -> Result<Self, RouterBuildError> {
+        Ok(Self {
+            inner: RestXml::from_build_context(ctx)?,
+        })
+    }
+
+    fn build_router(
+        &self,
+        ctx: RouterBuildContext<'_>,
+    ) -> Result<
+        impl aws_smithy_http_server::schema::routing::MetadataProtocolRouter + 'static + use<>,
+        RouterBuildError,
+    > {
+        self.inner.build_router(ctx)
+    }
+
+    fn event_stream_framing(&self) -> Option<EventStreamFraming<'_>> {
+        self.inner.event_stream_framing()
+    }
+}
+
+impl ServerProtocol for S3RestXml {
+    fn protocol_id(&self) -> &'static ShapeId<'static> {
+        &ID
+    }
+
+    fn validate_request_headers(
+        &self,
+        operation: &OperationSchema<'_>,
+        headers: &Headers,
+    ) -> Result<(), DeserializeError> {
+        self.inner.validate_request_headers(operation, headers)
+    }
+
+    fn request_body_requirement(&self, operation: &OperationSchema<'_>) -> BodyDirective {
+        self.inner.request_body_requirement(operation)
+    }
+
+    fn deserialize_request<'a>(
+        &'a self,
+        input: &Schema<'_>,
+        request: &'a aws_smithy_runtime_api::http::Request<bytes::Bytes>,
+    ) -> Result<Box<dyn ShapeDeserializer + 'a>, DeserializeError> {
+        self.inner.deserialize_request(input, request)
+    }
+
+    fn serialize_response(&self, output: &Schema<'_>, value: &dyn SerializableStruct) -> Response {
+        self.inner.serialize_response(output, value)
+    }
+
+    fn serialize_streaming_response(
+        &self,
+        output: &Schema<'_>,
+        value: &dyn SerializableStruct,
+        streaming_member: &Schema<'_>,
+        body: Option<BoxBody>,
+    ) -> Response {
+        self.inner
+            .serialize_streaming_response(output, value, streaming_member, body)
+    }
+
+    fn serialize_error(&self, error: &dyn HttpModeledError) -> Response {
+        let code = error.schema().shape_id().shape_name().to_owned();
+        s3_error_response(error.status_code(), &code, &error.to_string())
+    }
+
+    fn serialize_runtime_error(
+        &self,
+        error: aws_smithy_http_server::runtime_error::RuntimeError,
+    ) -> Response {
+        if error.status_code().as_u16() >= 500 {
+            s3_error_response(
+                500,
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+            )
+        } else {
+            s3_error_response(400, "InvalidRequest", &error.to_string())
+        }
+    }
+
+    fn serialize_routing_error(&self, err: &RoutingError) -> Response {
+        match err.kind() {
+            RoutingErrorKind::UnknownOperation | RoutingErrorKind::MethodNotAllowed => {
+                s3_error_response(
+                    405,
+                    "MethodNotAllowed",
+                    "The specified method is not allowed against this resource.",
+                )
+            }
+            _ => s3_error_response(400, "InvalidRequest", &err.to_string()),
+        }
+    }
+
+    fn serialize_rejection(&self, err: DeserializeError) -> Response {
+        match err {
+            DeserializeError::ConstraintViolation(e) => self.serialize_error(&*e),
+            DeserializeError::InternalFailure(_) => s3_error_response(
+                500,
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+            ),
+            DeserializeError::Serde(e) => s3_error_response(
+                400,
+                "MalformedXML",
+                &format!(
+                    "The XML you provided was not well-formed or did not validate against our published schema: {e}"
+                ),
+            ),
+            DeserializeError::BodyCollection(e) => {
+                s3_error_response(400, "IncompleteBody", &e.to_string())
+            }
+            other => s3_error_response(400, "InvalidRequest", &other.to_string()),
+        }
+    }
+}
