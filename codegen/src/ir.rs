@@ -16,8 +16,13 @@ pub struct ShapeId {
 
 impl ShapeId {
     pub fn parse(id: &str) -> anyhow::Result<Self> {
-        let (namespace, name) = id.split_once('#').ok_or_else(|| anyhow!("shape id without '#': {id}"))?;
-        Ok(Self { namespace: namespace.to_owned(), name: name.to_owned() })
+        let (namespace, name) = id
+            .split_once('#')
+            .ok_or_else(|| anyhow!("shape id without '#': {id}"))?;
+        Ok(Self {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        })
     }
 
     pub fn absolute(&self) -> String {
@@ -110,8 +115,14 @@ pub struct Traits {
 
 /// Traits with no effect on what a server reads or writes. Each is ignored on purpose.
 const IGNORED_TRAITS: &[(&str, &str)] = &[
-    ("smithy.api#documentation", "documentation is stripped from models"),
-    ("smithy.api#deprecated", "deprecated members are still served"),
+    (
+        "smithy.api#documentation",
+        "documentation is stripped from models",
+    ),
+    (
+        "smithy.api#deprecated",
+        "deprecated members are still served",
+    ),
     ("smithy.api#title", "service display name"),
     ("smithy.api#paginated", "pagination is a client convenience"),
     ("smithy.api#readonly", "safety hint for clients"),
@@ -126,28 +137,64 @@ const IGNORED_TRAITS: &[(&str, &str)] = &[
     ("smithy.api#recommended", "client hint"),
     ("smithy.api#examples", "documentation"),
     ("smithy.api#externalDocumentation", "documentation"),
-    ("smithy.api#auth", "authentication is checked by the gateway, not by generated code"),
-    ("smithy.api#optionalAuth", "authentication is checked by the gateway"),
-    ("smithy.api#unsignedPayload", "authentication is checked by the gateway"),
-    ("smithy.api#endpoint", "host prefixes are client endpoint resolution"),
-    ("smithy.api#hostLabel", "host prefixes are client endpoint resolution"),
-    ("smithy.api#httpChecksumRequired", "checksums are verified by the gateway's body handling"),
-    ("smithy.api#default", "every optional member is an Option; the handler decides what to send"),
+    (
+        "smithy.api#auth",
+        "authentication is checked by the gateway, not by generated code",
+    ),
+    (
+        "smithy.api#optionalAuth",
+        "authentication is checked by the gateway",
+    ),
+    (
+        "smithy.api#unsignedPayload",
+        "authentication is checked by the gateway",
+    ),
+    (
+        "smithy.api#endpoint",
+        "host prefixes are client endpoint resolution",
+    ),
+    (
+        "smithy.api#hostLabel",
+        "host prefixes are client endpoint resolution",
+    ),
+    (
+        "smithy.api#httpChecksumRequired",
+        "checksums are verified by the gateway's body handling",
+    ),
+    (
+        "smithy.api#default",
+        "every optional member is an Option; the handler decides what to send",
+    ),
     ("smithy.api#addedDefault", "see smithy.api#default"),
     ("smithy.api#clientOptional", "client nullability hint"),
-    ("smithy.api#box", "Smithy 1.0 nullability; every member is nullable here"),
+    (
+        "smithy.api#box",
+        "Smithy 1.0 nullability; every member is nullable here",
+    ),
     ("aws.api#service", "SDK metadata"),
     ("aws.api#arn", "ARN templates for IAM"),
     ("aws.api#arnReference", "ARN templates for IAM"),
     ("aws.api#controlPlane", "SDK metadata"),
     ("aws.api#dataPlane", "SDK metadata"),
     ("aws.auth#sigv4", "SigV4 is verified by the gateway"),
-    ("aws.auth#unsignedPayload", "SigV4 is verified by the gateway"),
-    ("aws.protocols#httpChecksum", "checksums are verified by the gateway's body handling"),
+    (
+        "aws.auth#unsignedPayload",
+        "SigV4 is verified by the gateway",
+    ),
+    (
+        "aws.protocols#httpChecksum",
+        "checksums are verified by the gateway's body handling",
+    ),
     ("aws.protocols#restJson1", "read as the service protocol"),
     ("aws.protocols#restXml", "read as the service protocol"),
-    ("aws.protocols#awsQueryError", "only for awsQuery-compatible clients"),
-    ("aws.customizations#s3UnwrappedXmlOutput", "parsed into Traits::s3_unwrapped_xml_output"),
+    (
+        "aws.protocols#awsQueryError",
+        "only for awsQuery-compatible clients",
+    ),
+    (
+        "aws.customizations#s3UnwrappedXmlOutput",
+        "parsed into Traits::s3_unwrapped_xml_output",
+    ),
     ("aws.iam#actionPermissionDescription", "IAM metadata"),
     ("aws.iam#conditionKeys", "IAM metadata"),
     ("aws.iam#requiredActions", "IAM metadata"),
@@ -156,24 +203,41 @@ const IGNORED_TRAITS: &[(&str, &str)] = &[
     ("aws.iam#disableConditionKeyInference", "IAM metadata"),
     ("aws.iam#supportedPrincipalTypes", "IAM metadata"),
     ("aws.iam#actionName", "IAM metadata"),
-    ("aws.cloudformation#cfnExcludeProperty", "CloudFormation metadata"),
-    ("aws.cloudformation#cfnMutability", "CloudFormation metadata"),
+    (
+        "aws.cloudformation#cfnExcludeProperty",
+        "CloudFormation metadata",
+    ),
+    (
+        "aws.cloudformation#cfnMutability",
+        "CloudFormation metadata",
+    ),
     ("smithy.rules#contextParam", "client endpoint rules"),
     ("smithy.rules#staticContextParams", "client endpoint rules"),
-    ("smithy.rules#operationContextParams", "client endpoint rules"),
+    (
+        "smithy.rules#operationContextParams",
+        "client endpoint rules",
+    ),
     ("smithy.rules#clientContextParams", "client endpoint rules"),
     ("smithy.rules#endpointRuleSet", "client endpoint rules"),
     ("smithy.rules#endpointTests", "client endpoint rules"),
     ("smithy.rules#endpointBdd", "client endpoint rules"),
-    ("smithy.api#enum", "Smithy 1.0 enum values; parsed into enum variants"),
+    (
+        "smithy.api#enum",
+        "Smithy 1.0 enum values; parsed into enum variants",
+    ),
 ];
 
 fn bounds(v: &Value) -> Bounds {
-    Bounds { min: v.get("min").and_then(Value::as_f64), max: v.get("max").and_then(Value::as_f64) }
+    Bounds {
+        min: v.get("min").and_then(Value::as_f64),
+        max: v.get("max").and_then(Value::as_f64),
+    }
 }
 
 fn string(v: &Value, id: &str) -> anyhow::Result<String> {
-    v.as_str().map(str::to_owned).ok_or_else(|| anyhow!("trait {id} must be a string, got {v}"))
+    v.as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("trait {id} must be a string, got {v}"))
 }
 
 impl Traits {
@@ -191,7 +255,10 @@ impl Traits {
                 "smithy.api#xmlAttribute" => t.xml_attribute = true,
                 "smithy.api#xmlFlattened" => t.xml_flattened = true,
                 "smithy.api#xmlNamespace" => {
-                    let uri = v.get("uri").and_then(Value::as_str).ok_or_else(|| anyhow!("xmlNamespace without uri"))?;
+                    let uri = v
+                        .get("uri")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| anyhow!("xmlNamespace without uri"))?;
                     let prefix = v.get("prefix").and_then(Value::as_str).map(str::to_owned);
                     t.xml_namespace = Some((uri.to_owned(), prefix));
                 }
@@ -223,7 +290,9 @@ impl Traits {
                 }
                 "smithy.api#httpError" => {
                     t.http_error = Some(
-                        v.as_u64().and_then(|c| u16::try_from(c).ok()).ok_or_else(|| anyhow!("bad httpError {v}"))?,
+                        v.as_u64()
+                            .and_then(|c| u16::try_from(c).ok())
+                            .ok_or_else(|| anyhow!("bad httpError {v}"))?,
                     )
                 }
                 "smithy.api#length" => t.length = Some(bounds(v)),
@@ -308,7 +377,9 @@ pub struct Service {
 
 impl Service {
     pub fn shape(&self, id: &ShapeId) -> anyhow::Result<&Shape> {
-        self.shapes.get(id).ok_or_else(|| anyhow!("dangling target {id}"))
+        self.shapes
+            .get(id)
+            .ok_or_else(|| anyhow!("dangling target {id}"))
     }
 }
 
@@ -379,7 +450,10 @@ pub fn build(model: &load::Model) -> anyhow::Result<Service> {
                         None => name.clone(),
                         Some(v) => bail!("{}: enum value {v} is not a string", ctx()),
                     };
-                    variants.push(EnumVariant { name: name.clone(), value });
+                    variants.push(EnumVariant {
+                        name: name.clone(),
+                        value,
+                    });
                 }
                 (ShapeKind::Enum(variants), &a.traits)
             }
@@ -387,17 +461,34 @@ pub fn build(model: &load::Model) -> anyhow::Result<Service> {
                 let mut variants = Vec::new();
                 for (name, m) in &a.members {
                     let t = Traits::parse(&m.traits).with_context(ctx)?;
-                    let value = t.enum_value.as_ref().and_then(Value::as_i64).ok_or_else(|| anyhow!("{}: intEnum value", ctx()))?;
+                    let value = t
+                        .enum_value
+                        .as_ref()
+                        .and_then(Value::as_i64)
+                        .ok_or_else(|| anyhow!("{}: intEnum value", ctx()))?;
                     variants.push((name.clone(), value));
                 }
                 (ShapeKind::IntEnum(variants), &a.traits)
             }
-            load::Shape::List(l) => (ShapeKind::List(Box::new(member("member", &l.member)?)), &l.traits),
-            load::Shape::Map(m) => {
-                (ShapeKind::Map(Box::new(member("key", &m.key)?), Box::new(member("value", &m.value)?)), &m.traits)
-            }
-            load::Shape::Structure(a) => (ShapeKind::Structure(members(&a.members).with_context(ctx)?), &a.traits),
-            load::Shape::Union(a) => (ShapeKind::Union(members(&a.members).with_context(ctx)?), &a.traits),
+            load::Shape::List(l) => (
+                ShapeKind::List(Box::new(member("member", &l.member)?)),
+                &l.traits,
+            ),
+            load::Shape::Map(m) => (
+                ShapeKind::Map(
+                    Box::new(member("key", &m.key)?),
+                    Box::new(member("value", &m.value)?),
+                ),
+                &m.traits,
+            ),
+            load::Shape::Structure(a) => (
+                ShapeKind::Structure(members(&a.members).with_context(ctx)?),
+                &a.traits,
+            ),
+            load::Shape::Union(a) => (
+                ShapeKind::Union(members(&a.members).with_context(ctx)?),
+                &a.traits,
+            ),
             load::Shape::Operation(op) => {
                 operations.insert(id.clone(), op);
                 continue;
@@ -408,12 +499,16 @@ pub fn build(model: &load::Model) -> anyhow::Result<Service> {
                 }
                 continue;
             }
-            load::Shape::Resource(_) => bail!("{}: resources are not supported; trim the model to operations", ctx()),
+            load::Shape::Resource(_) => bail!(
+                "{}: resources are not supported; trim the model to operations",
+                ctx()
+            ),
         };
         let mixins = match shape {
-            load::Shape::Structure(a) | load::Shape::Union(a) | load::Shape::Enum(a) | load::Shape::IntEnum(a) => {
-                !a.mixins.is_empty()
-            }
+            load::Shape::Structure(a)
+            | load::Shape::Union(a)
+            | load::Shape::Enum(a)
+            | load::Shape::IntEnum(a) => !a.mixins.is_empty(),
             _ => false,
         };
         if mixins {
@@ -427,23 +522,42 @@ pub fn build(model: &load::Model) -> anyhow::Result<Service> {
     let protocol = if raw.traits.contains_key("aws.protocols#restJson1") {
         Protocol::RestJson1
     } else if let Some(v) = raw.traits.get("aws.protocols#restXml") {
-        Protocol::RestXml { no_error_wrapping: v.get("noErrorWrapping").and_then(Value::as_bool).unwrap_or(false) }
+        Protocol::RestXml {
+            no_error_wrapping: v
+                .get("noErrorWrapping")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        }
     } else {
         bail!("service {service_id} has no supported protocol trait (restJson1 or restXml)");
     };
     let mut ops = Vec::new();
     for target in &raw.operations {
         let id = ShapeId::parse(&target.target)?;
-        let op = operations.get(&id).ok_or_else(|| anyhow!("service operation {id} is not in the model"))?;
+        let op = operations
+            .get(&id)
+            .ok_or_else(|| anyhow!("service operation {id} is not in the model"))?;
         let traits = Traits::parse(&op.traits).with_context(|| format!("operation {id}"))?;
         let http = op
             .traits
             .get("smithy.api#http")
             .ok_or_else(|| anyhow!("operation {id} has no smithy.api#http trait"))?;
         let http = Http {
-            method: http.get("method").and_then(Value::as_str).ok_or_else(|| anyhow!("{id}: http.method"))?.to_owned(),
-            uri: http.get("uri").and_then(Value::as_str).ok_or_else(|| anyhow!("{id}: http.uri"))?.to_owned(),
-            code: http.get("code").and_then(Value::as_u64).and_then(|c| u16::try_from(c).ok()).unwrap_or(200),
+            method: http
+                .get("method")
+                .and_then(Value::as_str)
+                .ok_or_else(|| anyhow!("{id}: http.method"))?
+                .to_owned(),
+            uri: http
+                .get("uri")
+                .and_then(Value::as_str)
+                .ok_or_else(|| anyhow!("{id}: http.uri"))?
+                .to_owned(),
+            code: http
+                .get("code")
+                .and_then(Value::as_u64)
+                .and_then(|c| u16::try_from(c).ok())
+                .unwrap_or(200),
         };
         let unit = |t: &Option<load::Target>| -> anyhow::Result<Option<ShapeId>> {
             match t {
@@ -457,7 +571,11 @@ pub fn build(model: &load::Model) -> anyhow::Result<Service> {
         ops.push(Operation {
             input: unit(&op.input)?,
             output: unit(&op.output)?,
-            errors: op.errors.iter().map(|e| ShapeId::parse(&e.target)).collect::<anyhow::Result<_>>()?,
+            errors: op
+                .errors
+                .iter()
+                .map(|e| ShapeId::parse(&e.target))
+                .collect::<anyhow::Result<_>>()?,
             id,
             http,
             traits,
@@ -469,17 +587,26 @@ pub fn build(model: &load::Model) -> anyhow::Result<Service> {
     let all_targets = shapes.values().flat_map(|s| match &s.kind {
         ShapeKind::List(m) => vec![m.target.clone()],
         ShapeKind::Map(k, v) => vec![k.target.clone(), v.target.clone()],
-        ShapeKind::Structure(ms) | ShapeKind::Union(ms) => ms.iter().map(|m| m.target.clone()).collect(),
+        ShapeKind::Structure(ms) | ShapeKind::Union(ms) => {
+            ms.iter().map(|m| m.target.clone()).collect()
+        }
         _ => vec![],
     });
     for t in all_targets {
         if let Some(kind) = prelude(&t) {
-            prelude_shapes.push(Shape { id: t, kind, traits: Traits::default() });
+            prelude_shapes.push(Shape {
+                id: t,
+                kind,
+                traits: Traits::default(),
+            });
         }
     }
     // Synthetic error messages target the prelude String.
     prelude_shapes.push(Shape {
-        id: ShapeId { namespace: "smithy.api".into(), name: "String".into() },
+        id: ShapeId {
+            namespace: "smithy.api".into(),
+            name: "String".into(),
+        },
         kind: ShapeKind::Simple(Simple::String),
         traits: Traits::default(),
     });

@@ -49,7 +49,9 @@ pub fn rustfmt(text: &str) -> anyhow::Result<String> {
     let input = text.to_owned();
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let out = child.wait_with_output()?;
-    writer.join().map_err(|_| anyhow::anyhow!("rustfmt writer panicked"))??;
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("rustfmt writer panicked"))??;
     if !out.status.success() {
         bail!("rustfmt failed: {}", String::from_utf8_lossy(&out.stderr));
     }

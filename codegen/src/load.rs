@@ -146,7 +146,8 @@ pub struct Resource {
 
 /// Reads and parses one model file.
 pub fn load(path: &Path) -> anyhow::Result<Model> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     parse(&text).with_context(|| format!("parsing {}", path.display()))
 }
 

@@ -22,7 +22,10 @@ pub fn validate(svc: &Service) -> anyhow::Result<()> {
             ShapeKind::Map(k, v) => vec![k.as_ref(), v.as_ref()],
             ShapeKind::Structure(ms) | ShapeKind::Union(ms) => ms.iter().collect(),
             ShapeKind::IntEnum(_) => {
-                problems.push(format!("{}: intEnum shapes are not supported yet", shape.id));
+                problems.push(format!(
+                    "{}: intEnum shapes are not supported yet",
+                    shape.id
+                ));
                 vec![]
             }
             _ => vec![],
@@ -33,18 +36,30 @@ pub fn validate(svc: &Service) -> anyhow::Result<()> {
             }
             member_targets.insert(m.target.clone());
             match svc.shapes.get(&m.target) {
-                None => problems.push(format!("{}${}: dangling target {}", shape.id, m.name, m.target)),
+                None => problems.push(format!(
+                    "{}${}: dangling target {}",
+                    shape.id, m.name, m.target
+                )),
                 Some(target) => {
-                    let event_stream = matches!(target.kind, ShapeKind::Union(_)) && target.traits.streaming;
-                    let streaming_blob = matches!(target.kind, ShapeKind::Simple(Simple::Blob)) && target.traits.streaming;
+                    let event_stream =
+                        matches!(target.kind, ShapeKind::Union(_)) && target.traits.streaming;
+                    let streaming_blob = matches!(target.kind, ShapeKind::Simple(Simple::Blob))
+                        && target.traits.streaming;
                     if (event_stream || streaming_blob) && !m.traits.http_payload {
-                        problems.push(format!("{}${}: streaming members must be the HTTP payload", shape.id, m.name));
+                        problems.push(format!(
+                            "{}${}: streaming members must be the HTTP payload",
+                            shape.id, m.name
+                        ));
                     }
                 }
             }
         }
     }
-    let errors: BTreeSet<_> = svc.operations.iter().flat_map(|o| o.errors.iter().cloned()).collect();
+    let errors: BTreeSet<_> = svc
+        .operations
+        .iter()
+        .flat_map(|o| o.errors.iter().cloned())
+        .collect();
     for op in &svc.operations {
         for t in &op.traits.unsupported {
             problems.push(format!("{}: unsupported trait {t}", op.id));
@@ -54,28 +69,44 @@ pub fn validate(svc: &Service) -> anyhow::Result<()> {
             match svc.shapes.get(id).map(|s| &s.kind) {
                 Some(ShapeKind::Structure(members)) => {
                     if member_targets.contains(id) {
-                        problems.push(format!("{}: {role} {id} is also used as a member target", op.id));
+                        problems.push(format!(
+                            "{}: {role} {id} is also used as a member target",
+                            op.id
+                        ));
                     }
                     if role == "input" {
                         for m in members {
                             let target = svc.shapes.get(&m.target);
-                            if target.is_some_and(|t| matches!(t.kind, ShapeKind::Union(_)) && t.traits.streaming) {
-                                problems.push(format!("{}: event-stream input {} is not supported", op.id, m.name));
+                            if target.is_some_and(|t| {
+                                matches!(t.kind, ShapeKind::Union(_)) && t.traits.streaming
+                            }) {
+                                problems.push(format!(
+                                    "{}: event-stream input {} is not supported",
+                                    op.id, m.name
+                                ));
                             }
                         }
                     }
                 }
-                _ => problems.push(format!("{}: {role} {id} is missing or not a structure", op.id)),
+                _ => problems.push(format!(
+                    "{}: {role} {id} is missing or not a structure",
+                    op.id
+                )),
             }
         }
         if !["GET", "PUT", "POST", "DELETE", "HEAD", "PATCH"].contains(&op.http.method.as_str()) {
-            problems.push(format!("{}: unsupported HTTP method {}", op.id, op.http.method));
+            problems.push(format!(
+                "{}: unsupported HTTP method {}",
+                op.id, op.http.method
+            ));
         }
     }
     for id in &errors {
         match svc.shapes.get(id) {
             Some(s) if s.traits.error.is_some() && matches!(s.kind, ShapeKind::Structure(_)) => {}
-            Some(_) => problems.push(format!("{id}: listed as an operation error but lacks smithy.api#error")),
+            Some(_) => problems.push(format!(
+                "{id}: listed as an operation error but lacks smithy.api#error"
+            )),
             None => problems.push(format!("{id}: dangling error target")),
         }
     }
@@ -83,12 +114,18 @@ pub fn validate(svc: &Service) -> anyhow::Result<()> {
         if let Some(p) = &shape.traits.pattern
             && let Err(e) = regex::Regex::new(p)
         {
-            problems.push(format!("{}: pattern {p:?} is not supported by the regex crate: {e}", shape.id));
+            problems.push(format!(
+                "{}: pattern {p:?} is not supported by the regex crate: {e}",
+                shape.id
+            ));
         }
     }
     if problems.is_empty() {
         Ok(())
     } else {
-        bail!("the model cannot be generated:\n  {}", problems.join("\n  "))
+        bail!(
+            "the model cannot be generated:\n  {}",
+            problems.join("\n  ")
+        )
     }
 }

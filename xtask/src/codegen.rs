@@ -6,38 +6,44 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use quarry_codegen::Options;
 
-/// Per service: model file, crate directory and name, service trait, and the Quarry wire protocol.
-const SERVICES: &[(&str, &str, &str, &str, Option<(&str, &str)>)] = &[
-    (
-        "model/bedrock-runtime.json",
-        "generated/bedrock-runtime",
-        "quarry-bedrock-runtime",
-        "BedrockRuntime",
-        Some((
-            "quarry.protocols#bedrockRestJson",
-            "::quarry_codegen_runtime::protocol::BEDROCK_REGISTRY",
-        )),
-    ),
-    (
-        "model/bedrock.json",
-        "generated/bedrock",
-        "quarry-bedrock",
-        "Bedrock",
-        Some((
-            "quarry.protocols#bedrockRestJson",
-            "::quarry_codegen_runtime::protocol::BEDROCK_REGISTRY",
-        )),
-    ),
-    (
-        "model/s3.json",
-        "generated/s3",
-        "quarry-s3",
-        "S3",
-        Some((
-            "quarry.protocols#s3RestXml",
-            "::quarry_codegen_runtime::protocol::S3_REGISTRY",
-        )),
-    ),
+/// One generated crate: its model, where it goes, its service trait and the Quarry wire protocol.
+struct ServiceCrate {
+    model: &'static str,
+    dir: &'static str,
+    crate_name: &'static str,
+    service_name: &'static str,
+    protocol_id: &'static str,
+    protocol_registry: &'static str,
+}
+
+const BEDROCK_PROTOCOL: (&str, &str) =
+    ("quarry.protocols#bedrockRestJson", "::quarry_codegen_runtime::protocol::BEDROCK_REGISTRY");
+
+const SERVICES: &[ServiceCrate] = &[
+    ServiceCrate {
+        model: "model/bedrock-runtime.json",
+        dir: "generated/bedrock-runtime",
+        crate_name: "quarry-bedrock-runtime",
+        service_name: "BedrockRuntime",
+        protocol_id: BEDROCK_PROTOCOL.0,
+        protocol_registry: BEDROCK_PROTOCOL.1,
+    },
+    ServiceCrate {
+        model: "model/bedrock.json",
+        dir: "generated/bedrock",
+        crate_name: "quarry-bedrock",
+        service_name: "Bedrock",
+        protocol_id: BEDROCK_PROTOCOL.0,
+        protocol_registry: BEDROCK_PROTOCOL.1,
+    },
+    ServiceCrate {
+        model: "model/s3.json",
+        dir: "generated/s3",
+        crate_name: "quarry-s3",
+        service_name: "S3",
+        protocol_id: "quarry.protocols#s3RestXml",
+        protocol_registry: "::quarry_codegen_runtime::protocol::S3_REGISTRY",
+    },
 ];
 
 pub fn run(root: &Path, check: bool) -> anyhow::Result<()> {

@@ -3,6 +3,7 @@
 mod build;
 pub mod protocol;
 pub mod request;
+pub mod routes;
 pub mod validation;
 
 pub use self::build::BuildError;

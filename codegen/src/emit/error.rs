@@ -107,7 +107,7 @@ fn error_file(ctx: &Ctx<'_>, shape: &Shape, members: &[Member]) -> String {
     if others_optional {
         let rest: String = members
             .iter()
-            .filter(|m| !message.is_some_and(|mm| mm.name == m.name))
+            .filter(|m| message.is_none_or(|mm| mm.name != m.name))
             .map(|m| format!("{}: None,", super::snake(&m.name)))
             .collect();
         let _ = writeln!(

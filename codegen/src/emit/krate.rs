@@ -23,7 +23,7 @@ pub(crate) fn emit(ctx: &Ctx<'_>) -> anyhow::Result<Vec<File>> {
     );
     lib.push_str(
         "#![allow(clippy::all, clippy::pedantic, missing_docs, unused_imports, non_camel_case_types)]\n\n\
-         pub mod operation;\npub mod service;\npub mod types;\n\npub use self::service::{router, SERVICE};\n",
+         pub mod operation;\npub mod service;\npub mod types;\n\npub use self::service::{router, ROUTES, SERVICE};\n",
     );
     lib.push_str(&format!("pub use self::service::{};\n\n", o.service_name));
     lib.push_str(&format!(

@@ -70,6 +70,14 @@ pub(crate) fn emit(ctx: &Ctx<'_>) -> anyhow::Result<Vec<File>> {
             .map_or_else(|| "None".to_owned(), |v| format!("Some({v:?})")),
     );
 
+    // The routes, for gateways that serve several services under one prefix.
+    let routes: Vec<String> = svc.operations.iter().map(|o| format!("({:?}, {:?})", o.http.method, o.http.uri)).collect();
+    let _ = writeln!(
+        text,
+        "/// Every operation's HTTP method and URI template, in the model's syntax.\npub const ROUTES: &[(&str, &str)] = &[{}];",
+        routes.join(", ")
+    );
+
     // The trait.
     let _ = writeln!(
         text,

@@ -506,7 +506,7 @@ pub(crate) fn aggregate(ctx: &Ctx<'_>, a: &Aggregate<'_>) -> String {
         if variants.is_empty() {
             out.push_str("_ => unreachable!(),");
         }
-        out.push_str("}");
+        out.push('}');
     } else {
         let _ = write!(out, "f.debug_struct({})", lit(name));
         for m in a.members {

@@ -484,7 +484,10 @@ impl<'a> Converter<'a> {
         let uri = h
             .take_str("requestUri")?
             .ok_or_else(|| anyhow!("no http requestUri"))?;
-        let uri = if X_ID_OPERATIONS.iter().any(|(ns, op)| *ns == self.ns && *op == name) {
+        let uri = if X_ID_OPERATIONS
+            .iter()
+            .any(|(ns, op)| *ns == self.ns && *op == name)
+        {
             let sep = if uri.contains('?') { '&' } else { '?' };
             format!("{uri}{sep}x-id={name}")
         } else {

@@ -42,6 +42,18 @@ impl ::aws_smithy_http_server::service::ServiceShape for BedrockRuntimeShape {
     type Protocol = ();
     type Operations = ();
 }
+/// Every operation's HTTP method and URI template, in the model's syntax.
+pub const ROUTES: &[(&str, &str)] = &[
+    (
+        "POST",
+        "/guardrail/{guardrailIdentifier}/version/{guardrailVersion}/apply",
+    ),
+    ("POST", "/model/{modelId}/converse"),
+    ("POST", "/model/{modelId}/converse-stream"),
+    ("POST", "/model/{modelId}/count-tokens"),
+    ("POST", "/model/{modelId}/invoke"),
+    ("POST", "/model/{modelId}/invoke-with-response-stream"),
+];
 /// The `BedrockRuntime` operations. Every method answers `NotImplemented` until a server overrides it.
 pub trait BedrockRuntime: Send + Sync + 'static {
     /// Handles `ApplyGuardrail` (`POST /guardrail/{guardrailIdentifier}/version/{guardrailVersion}/apply`).

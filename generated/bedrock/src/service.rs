@@ -47,6 +47,20 @@ impl ::aws_smithy_http_server::service::ServiceShape for BedrockShape {
     type Protocol = ();
     type Operations = ();
 }
+/// Every operation's HTTP method and URI template, in the model's syntax.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/model-invocation-job"),
+    ("GET", "/foundation-models/{modelIdentifier}"),
+    ("GET", "/inference-profiles/{inferenceProfileIdentifier}"),
+    ("GET", "/model-invocation-job/{jobIdentifier}"),
+    ("GET", "/foundation-models"),
+    ("GET", "/inference-profiles"),
+    ("GET", "/model-invocation-jobs"),
+    ("POST", "/listTagsForResource"),
+    ("POST", "/model-invocation-job/{jobIdentifier}/stop"),
+    ("POST", "/tagResource"),
+    ("POST", "/untagResource"),
+];
 /// The `Bedrock` operations. Every method answers `NotImplemented` until a server overrides it.
 pub trait Bedrock: Send + Sync + 'static {
     /// Handles `CreateModelInvocationJob` (`POST /model-invocation-job`).

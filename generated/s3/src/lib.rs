@@ -15,7 +15,7 @@ pub mod service;
 pub mod types;
 
 pub use self::service::S3;
-pub use self::service::{SERVICE, router};
+pub use self::service::{ROUTES, SERVICE, router};
 
 /// The service's answer to a request that breaks a modeled constraint.
 pub(crate) fn constraint_violation(

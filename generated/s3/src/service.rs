@@ -65,6 +65,28 @@ impl ::aws_smithy_http_server::service::ServiceShape for S3Shape {
     type Protocol = ();
     type Operations = ();
 }
+/// Every operation's HTTP method and URI template, in the model's syntax.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("DELETE", "/{Bucket}/{Key+}?x-id=AbortMultipartUpload"),
+    ("POST", "/{Bucket}/{Key+}"),
+    ("PUT", "/{Bucket}/{Key+}?x-id=CopyObject"),
+    ("PUT", "/{Bucket}"),
+    ("POST", "/{Bucket}/{Key+}?uploads"),
+    ("DELETE", "/{Bucket}"),
+    ("DELETE", "/{Bucket}/{Key+}?x-id=DeleteObject"),
+    ("POST", "/{Bucket}?delete"),
+    ("GET", "/{Bucket}?location"),
+    ("GET", "/{Bucket}/{Key+}?x-id=GetObject"),
+    ("HEAD", "/{Bucket}"),
+    ("HEAD", "/{Bucket}/{Key+}"),
+    ("GET", "/?x-id=ListBuckets"),
+    ("GET", "/{Bucket}?uploads"),
+    ("GET", "/{Bucket}"),
+    ("GET", "/{Bucket}?list-type=2"),
+    ("GET", "/{Bucket}/{Key+}?x-id=ListParts"),
+    ("PUT", "/{Bucket}/{Key+}?x-id=PutObject"),
+    ("PUT", "/{Bucket}/{Key+}?x-id=UploadPart"),
+];
 /// The `S3` operations. Every method answers `NotImplemented` until a server overrides it.
 pub trait S3: Send + Sync + 'static {
     /// Handles `AbortMultipartUpload` (`DELETE /{Bucket}/{Key+}?x-id=AbortMultipartUpload`).

@@ -1,0 +1,174 @@
+//! One HTTP service in front of the three generated routers, dispatching by path prefix and route.
+//!
+//! `/bedrock/files/…` is S3; `/bedrock/…` and `/…` are Bedrock Runtime and the Bedrock control
+//! plane, which share those prefixes, so the request's method and path are matched against each
+//! service's modeled routes.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use aws_smithy_http_server::body::BoxBody;
+use aws_smithy_http_server::schema::routing::{MultiProtocolRoutingService, ProtocolOptions, RouterBuildError};
+use quarry_codegen_runtime::request::{RequestContext, S3Request, S3RequestLayer, scope};
+use quarry_codegen_runtime::routes::matches_any;
+use tower::{Layer as _, Service, ServiceExt as _};
+
+/// Where Bedrock is served besides `/`.
+pub const BEDROCK_PREFIX: &str = "/bedrock";
+/// Where the S3-compatible files API is served.
+pub const FILES_PREFIX: &str = "/bedrock/files";
+
+/// The gateway's HTTP service.
+#[derive(Clone)]
+pub struct Gateway {
+    runtime: MultiProtocolRoutingService,
+    control: MultiProtocolRoutingService,
+    files: S3Request<MultiProtocolRoutingService>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway").finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// Builds the gateway from one implementation of each service.
+    pub fn new<R, C, S>(runtime: Arc<R>, control: Arc<C>, files: Arc<S>) -> Result<Self, RouterBuildError>
+    where
+        R: quarry_bedrock_runtime::BedrockRuntime,
+        C: quarry_bedrock::Bedrock,
+        S: quarry_s3::S3,
+    {
+        Ok(Self {
+            runtime: quarry_bedrock_runtime::router(runtime, ProtocolOptions::default())?,
+            control: quarry_bedrock::router(control, ProtocolOptions::default())?,
+            files: S3RequestLayer.layer(quarry_s3::router(files, ProtocolOptions::default())?),
+        })
+    }
+}
+
+/// Which service a request is for, and the path it has inside that service.
+#[derive(Debug, PartialEq, Eq)]
+enum Target {
+    Runtime,
+    Control,
+    Files,
+}
+
+fn strip<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = path.strip_prefix(prefix)?;
+    if rest.is_empty() {
+        Some("/")
+    } else if rest.starts_with('/') {
+        Some(rest)
+    } else {
+        None
+    }
+}
+
+fn route(method: &str, path: &str) -> (Target, String) {
+    if let Some(rest) = strip(path, FILES_PREFIX) {
+        return (Target::Files, rest.to_owned());
+    }
+    // The Rust S3 SDK joins an endpoint path without a trailing slash straight onto the bucket
+    // (`/bedrock/filesmy-bucket/key`); nothing else can live there, so read it as `/my-bucket/key`.
+    if let Some(rest) = path.strip_prefix(FILES_PREFIX) {
+        return (Target::Files, format!("/{rest}"));
+    }
+    let inner = strip(path, BEDROCK_PREFIX).unwrap_or(path);
+    let target = if matches_any(quarry_bedrock::ROUTES, method, inner)
+        && !matches_any(quarry_bedrock_runtime::ROUTES, method, inner)
+    {
+        Target::Control
+    } else {
+        Target::Runtime
+    };
+    (target, inner.to_owned())
+}
+
+fn with_path<B>(mut req: http::Request<B>, path: &str) -> http::Request<B> {
+    let pq = match req.uri().query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    };
+    if let Ok(pq) = pq.parse::<http::uri::PathAndQuery>() {
+        let mut parts = req.uri().clone().into_parts();
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
+}
+
+fn request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("{:016X}{:08X}", nanos as u64, n as u32)
+}
+
+impl<B> Service<http::Request<B>> for Gateway
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = http::Response<BoxBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let (target, path) = route(req.method().as_str(), req.uri().path());
+        let req = with_path(req, &path);
+        let id = request_id();
+        let ctx = RequestContext { request_id: id.clone(), host_id: id.clone(), ..Default::default() };
+        let this = self.clone();
+        Box::pin(scope(ctx, async move {
+            let mut response = match target {
+                Target::Runtime => this.runtime.oneshot(req).await?,
+                Target::Control => this.control.oneshot(req).await?,
+                Target::Files => this.files.oneshot(req).await?,
+            };
+            let headers = response.headers_mut();
+            if let Ok(v) = http::HeaderValue::from_str(&id) {
+                if target == Target::Files {
+                    headers.insert("x-amz-request-id", v.clone());
+                    headers.insert("x-amz-id-2", v);
+                } else {
+                    headers.insert("x-amzn-requestid", v);
+                }
+            }
+            Ok(response)
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_and_shared_paths() {
+        assert_eq!(route("POST", "/bedrock/model/m/converse"), (Target::Runtime, "/model/m/converse".into()));
+        assert_eq!(route("POST", "/model/m/converse"), (Target::Runtime, "/model/m/converse".into()));
+        assert_eq!(route("GET", "/bedrock/model-invocation-jobs"), (Target::Control, "/model-invocation-jobs".into()));
+        assert_eq!(route("GET", "/foundation-models"), (Target::Control, "/foundation-models".into()));
+        assert_eq!(route("PUT", "/bedrock/files/b/k"), (Target::Files, "/b/k".into()));
+        assert_eq!(route("GET", "/bedrock/files"), (Target::Files, "/".into()));
+        // Not a prefix match on a partial segment…
+        assert_eq!(route("GET", "/bedrockx/model-invocation-jobs").0, Target::Runtime);
+        // …except the Rust S3 SDK's join of an endpoint path without a trailing slash.
+        assert_eq!(route("GET", "/bedrock/filesmy-bucket/k"), (Target::Files, "/my-bucket/k".into()));
+        // Unknown paths go to the runtime router, which answers Bedrock's routing error.
+        assert_eq!(route("GET", "/nope").0, Target::Runtime);
+    }
+}
