@@ -48,17 +48,17 @@ const SERVICES: &[ServiceCrate] = &[
 
 pub fn run(root: &Path, check: bool) -> anyhow::Result<()> {
     let mut stale = Vec::new();
-    for (model, dir, crate_name, service_name, protocol) in SERVICES {
+    for svc in SERVICES {
         let opts = Options {
-            crate_name: (*crate_name).to_owned(),
-            model_file: (*model).to_owned(),
-            service_name: (*service_name).to_owned(),
-            server_protocol: protocol.map(|(id, registry)| (id.to_owned(), registry.to_owned())),
+            crate_name: svc.crate_name.to_owned(),
+            model_file: svc.model.to_owned(),
+            service_name: svc.service_name.to_owned(),
+            server_protocol: Some((svc.protocol_id.to_owned(), svc.protocol_registry.to_owned())),
             runtime_path: "quarry-codegen-runtime".to_owned(),
         };
-        let files = quarry_codegen::generate(&root.join(model), &opts)
-            .with_context(|| format!("generating {dir}"))?;
-        let dir = root.join(dir);
+        let files = quarry_codegen::generate(&root.join(svc.model), &opts)
+            .with_context(|| format!("generating {}", svc.dir))?;
+        let dir = root.join(svc.dir);
         let wanted: BTreeSet<_> = files.iter().map(|f| dir.join(&f.path)).collect();
         for f in &files {
             let path = dir.join(&f.path);

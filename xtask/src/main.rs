@@ -2,6 +2,7 @@
 
 mod ci;
 mod codegen;
+mod tidy;
 
 use std::path::{Path, PathBuf};
 
@@ -46,7 +47,7 @@ fn main() -> anyhow::Result<()> {
             };
             codegen::run(&root, check)
         }
-        Some("ci") => ci::run(&root),
+        Some("ci") => ci::run_ci(&root),
         _ => {
             eprint!("{USAGE}");
             bail!("no task given")

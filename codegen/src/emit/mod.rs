@@ -26,7 +26,7 @@ pub struct Options {
     pub service_name: String,
     /// A Quarry protocol that replaces the model's protocol on the wire: `(shape id, registry path)`.
     pub server_protocol: Option<(String, String)>,
-    /// Dependency lines for the generated Cargo.toml, pinned by the workspace.
+    /// The package name of the hand-written runtime glue the generated crate depends on.
     pub runtime_path: String,
 }
 
