@@ -6,12 +6,16 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::num::NonZeroUsize;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use aws_smithy_http_server::body::BoxBody;
-use aws_smithy_http_server::schema::routing::{MultiProtocolRoutingService, ProtocolOptions, RouterBuildError};
+use aws_smithy_http_server::config::{RequestBodyCollectionConfig, ServiceRequestBodyConfig};
+use aws_smithy_http_server::schema::routing::{
+    MultiProtocolRoutingService, ProtocolOptions, RouterBuildError,
+};
 use quarry_codegen_runtime::request::{RequestContext, S3Request, S3RequestLayer, scope};
 use quarry_codegen_runtime::routes::matches_any;
 use tower::{Layer as _, Service, ServiceExt as _};
@@ -20,6 +24,21 @@ use tower::{Layer as _, Service, ServiceExt as _};
 pub const BEDROCK_PREFIX: &str = "/bedrock";
 /// Where the S3-compatible files API is served.
 pub const FILES_PREFIX: &str = "/bedrock/files";
+
+/// The most a Bedrock Runtime request body may hold (images and documents ride inline, base64).
+pub const RUNTIME_BODY_LIMIT: usize = 32 * 1024 * 1024;
+/// The most a control-plane request body may hold.
+pub const CONTROL_BODY_LIMIT: usize = 1024 * 1024;
+/// The most a buffered S3 body (XML such as DeleteObjects) may hold; object bodies stream, unlimited.
+pub const FILES_XML_BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+/// Router options with a cap on collected request bodies (the runtime's default is unlimited).
+fn body_limit(max_bytes: usize) -> ProtocolOptions {
+    let global =
+        RequestBodyCollectionConfig::default().with_max_bytes(NonZeroUsize::new(max_bytes));
+    ProtocolOptions::default()
+        .with_request_body(ServiceRequestBodyConfig::default().with_global(global))
+}
 
 /// The gateway's HTTP service.
 #[derive(Clone)]
@@ -37,16 +56,21 @@ impl std::fmt::Debug for Gateway {
 
 impl Gateway {
     /// Builds the gateway from one implementation of each service.
-    pub fn new<R, C, S>(runtime: Arc<R>, control: Arc<C>, files: Arc<S>) -> Result<Self, RouterBuildError>
+    pub fn new<R, C, S>(
+        runtime: Arc<R>,
+        control: Arc<C>,
+        files: Arc<S>,
+    ) -> Result<Self, RouterBuildError>
     where
         R: quarry_bedrock_runtime::BedrockRuntime,
         C: quarry_bedrock::Bedrock,
         S: quarry_s3::S3,
     {
         Ok(Self {
-            runtime: quarry_bedrock_runtime::router(runtime, ProtocolOptions::default())?,
-            control: quarry_bedrock::router(control, ProtocolOptions::default())?,
-            files: S3RequestLayer.layer(quarry_s3::router(files, ProtocolOptions::default())?),
+            runtime: quarry_bedrock_runtime::router(runtime, body_limit(RUNTIME_BODY_LIMIT))?,
+            control: quarry_bedrock::router(control, body_limit(CONTROL_BODY_LIMIT))?,
+            files: S3RequestLayer
+                .layer(quarry_s3::router(files, body_limit(FILES_XML_BODY_LIMIT))?),
         })
     }
 }
@@ -109,7 +133,9 @@ fn request_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     format!("{:016X}{:08X}", nanos as u64, n as u32)
 }
 
@@ -130,7 +156,11 @@ where
         let (target, path) = route(req.method().as_str(), req.uri().path());
         let req = with_path(req, &path);
         let id = request_id();
-        let ctx = RequestContext { request_id: id.clone(), host_id: id.clone(), ..Default::default() };
+        let ctx = RequestContext {
+            request_id: id.clone(),
+            host_id: id.clone(),
+            ..Default::default()
+        };
         let this = self.clone();
         Box::pin(scope(ctx, async move {
             let mut response = match target {
@@ -158,16 +188,37 @@ mod tests {
 
     #[test]
     fn prefixes_and_shared_paths() {
-        assert_eq!(route("POST", "/bedrock/model/m/converse"), (Target::Runtime, "/model/m/converse".into()));
-        assert_eq!(route("POST", "/model/m/converse"), (Target::Runtime, "/model/m/converse".into()));
-        assert_eq!(route("GET", "/bedrock/model-invocation-jobs"), (Target::Control, "/model-invocation-jobs".into()));
-        assert_eq!(route("GET", "/foundation-models"), (Target::Control, "/foundation-models".into()));
-        assert_eq!(route("PUT", "/bedrock/files/b/k"), (Target::Files, "/b/k".into()));
+        assert_eq!(
+            route("POST", "/bedrock/model/m/converse"),
+            (Target::Runtime, "/model/m/converse".into())
+        );
+        assert_eq!(
+            route("POST", "/model/m/converse"),
+            (Target::Runtime, "/model/m/converse".into())
+        );
+        assert_eq!(
+            route("GET", "/bedrock/model-invocation-jobs"),
+            (Target::Control, "/model-invocation-jobs".into())
+        );
+        assert_eq!(
+            route("GET", "/foundation-models"),
+            (Target::Control, "/foundation-models".into())
+        );
+        assert_eq!(
+            route("PUT", "/bedrock/files/b/k"),
+            (Target::Files, "/b/k".into())
+        );
         assert_eq!(route("GET", "/bedrock/files"), (Target::Files, "/".into()));
         // Not a prefix match on a partial segment…
-        assert_eq!(route("GET", "/bedrockx/model-invocation-jobs").0, Target::Runtime);
+        assert_eq!(
+            route("GET", "/bedrockx/model-invocation-jobs").0,
+            Target::Runtime
+        );
         // …except the Rust S3 SDK's join of an endpoint path without a trailing slash.
-        assert_eq!(route("GET", "/bedrock/filesmy-bucket/k"), (Target::Files, "/my-bucket/k".into()));
+        assert_eq!(
+            route("GET", "/bedrock/filesmy-bucket/k"),
+            (Target::Files, "/my-bucket/k".into())
+        );
         // Unknown paths go to the runtime router, which answers Bedrock's routing error.
         assert_eq!(route("GET", "/nope").0, Target::Runtime);
     }

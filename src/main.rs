@@ -10,7 +10,11 @@ use quarry::dispatch::Gateway;
 use quarry::stubs::NotImplementedYet;
 
 #[derive(Debug, Parser)]
-#[command(name = "quarry", version, about = "A gateway that speaks AWS Bedrock and S3 exactly as AWS does")]
+#[command(
+    name = "quarry",
+    version,
+    about = "A gateway that speaks AWS Bedrock and S3 exactly as AWS does"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -31,16 +35,22 @@ struct Serve {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
     let cli = Cli::parse();
     let serve = match cli.command {
         Some(Command::Serve(s)) => s,
         None => Serve::default(),
     };
-    let listen = serve.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let listen = serve
+        .listen
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
     let stub = Arc::new(NotImplementedYet);
     let gateway = Gateway::new(stub.clone(), stub.clone(), stub).context("building the routers")?;
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
     tracing::info!(%listen, "quarry listening: Bedrock at /bedrock and /, S3 files at /bedrock/files");
     aws_smithy_http_server::serve::serve(listener, IntoMakeService::new(gateway))
         .with_graceful_shutdown(async {

@@ -118,3 +118,27 @@ async fn files_are_s3_under_bedrock_files() {
     let request_id = raw.headers().get("x-amz-request-id").unwrap().to_owned();
     assert!(body.contains(&format!("<RequestId>{request_id}</RequestId>")), "{body}");
 }
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_in_bedrock_shape() {
+    let addr = gateway().await;
+    let big = format!("{{\"messages\":[{{\"role\":\"user\",\"content\":[{{\"text\":\"{}\"}}]}}]}}", "x".repeat(quarry::dispatch::RUNTIME_BODY_LIMIT + 1));
+    let response = reqwest_post(addr, "/bedrock/model/m/converse", big).await;
+    assert_eq!(response.0, 400, "{}", response.1);
+    assert!(response.1.contains("x-amzn-errortype: validationexception"), "{}", response.1);
+    assert!(response.1.contains("exceeded the configured maximum of 33554432 bytes"), "{}", response.1);
+}
+
+/// A plain HTTP/1.1 POST over a socket, returning the status and the whole response text.
+async fn reqwest_post(addr: SocketAddr, path: &str, body: String) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!("POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+    s.write_all(head.as_bytes()).await.unwrap();
+    // The server may answer and close before the whole body is written.
+    let _ = s.write_all(body.as_bytes()).await;
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf).await;
+    let text = String::from_utf8_lossy(&buf).to_lowercase();
+    (text.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0), text)
+}

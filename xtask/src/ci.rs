@@ -30,7 +30,11 @@ fn unchanged(root: &Path, paths: &[&str]) -> anyhow::Result<()> {
     }
     let mut args = vec!["status", "--porcelain", "--"];
     args.extend_from_slice(paths);
-    let out = Command::new("git").args(&args).current_dir(root).output().context("running git")?;
+    let out = Command::new("git")
+        .args(&args)
+        .current_dir(root)
+        .output()
+        .context("running git")?;
     let changed = String::from_utf8_lossy(&out.stdout);
     if !changed.trim().is_empty() {
         bail!("regenerating changed committed files (run the task locally and commit):\n{changed}");
@@ -41,13 +45,26 @@ fn unchanged(root: &Path, paths: &[&str]) -> anyhow::Result<()> {
 pub fn run_ci(root: &Path) -> anyhow::Result<()> {
     // The models and generated code must be reproducible from a fresh clone.
     println!("==> cargo xtask update-models");
-    quarry_codegen::models::update(root, quarry_codegen::models::Source::Botocore { latest: false })?;
+    quarry_codegen::models::update(
+        root,
+        quarry_codegen::models::Source::Botocore { latest: false },
+    )?;
     unchanged(root, &["model"])?;
     println!("==> cargo xtask codegen --check");
     crate::codegen::run(root, true)?;
     unchanged(root, &["generated"])?;
     cargo(root, &["fmt", "--all", "--check"])?;
-    cargo(root, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(
+        root,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
     cargo(root, &["test", "--workspace", "--no-fail-fast"])?;
     Ok(())
 }

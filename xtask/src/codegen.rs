@@ -16,8 +16,10 @@ struct ServiceCrate {
     protocol_registry: &'static str,
 }
 
-const BEDROCK_PROTOCOL: (&str, &str) =
-    ("quarry.protocols#bedrockRestJson", "::quarry_codegen_runtime::protocol::BEDROCK_REGISTRY");
+const BEDROCK_PROTOCOL: (&str, &str) = (
+    "quarry.protocols#bedrockRestJson",
+    "::quarry_codegen_runtime::protocol::BEDROCK_REGISTRY",
+);
 
 const SERVICES: &[ServiceCrate] = &[
     ServiceCrate {

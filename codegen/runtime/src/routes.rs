@@ -2,7 +2,9 @@
 
 /// Whether `method` and `path` (percent-encoded, no query) fit one of `routes` (`(method, template)`).
 pub fn matches_any(routes: &[(&str, &str)], method: &str, path: &str) -> bool {
-    routes.iter().any(|(m, t)| m.eq_ignore_ascii_case(method) && matches(t, path))
+    routes
+        .iter()
+        .any(|(m, t)| m.eq_ignore_ascii_case(method) && matches(t, path))
 }
 
 /// Whether `path` fits the template's path: `{label}` takes one non-empty segment, `{label+}` the rest.
@@ -35,15 +37,32 @@ mod tests {
 
     #[test]
     fn labels_literals_and_greedy() {
-        assert!(matches("/model/{modelId}/converse", "/model/anthropic.claude%3A0/converse"));
+        assert!(matches(
+            "/model/{modelId}/converse",
+            "/model/anthropic.claude%3A0/converse"
+        ));
         assert!(!matches("/model/{modelId}/converse", "/model//converse"));
-        assert!(!matches("/model/{modelId}/converse", "/model/x/converse-stream"));
+        assert!(!matches(
+            "/model/{modelId}/converse",
+            "/model/x/converse-stream"
+        ));
         assert!(matches("/model-invocation-jobs", "/model-invocation-jobs"));
-        assert!(!matches("/model-invocation-jobs", "/model-invocation-job/x"));
+        assert!(!matches(
+            "/model-invocation-jobs",
+            "/model-invocation-job/x"
+        ));
         assert!(matches("/{Bucket}/{Key+}?x-id=GetObject", "/b/a/b/c"));
         assert!(!matches("/{Bucket}/{Key+}", "/b"));
         assert!(matches("/", "/"));
-        assert!(matches_any(&[("GET", "/foundation-models/{id}")], "get", "/foundation-models/x"));
-        assert!(!matches_any(&[("POST", "/foundation-models/{id}")], "GET", "/foundation-models/x"));
+        assert!(matches_any(
+            &[("GET", "/foundation-models/{id}")],
+            "get",
+            "/foundation-models/x"
+        ));
+        assert!(!matches_any(
+            &[("POST", "/foundation-models/{id}")],
+            "GET",
+            "/foundation-models/x"
+        ));
     }
 }
