@@ -14,7 +14,9 @@ struct Echo;
 impl BedrockRuntime for Echo {
     async fn converse(&self, input: ConverseInput) -> Result<ConverseOutput, ConverseError> {
         if input.model_id == "mock.throttle" {
-            return Err(ConverseError::ThrottlingException(gen_types::error::ThrottlingException::with_message("slow down")));
+            return Err(ConverseError::ThrottlingException(
+                gen_types::error::ThrottlingException::with_message("slow down"),
+            ));
         }
         let text = input
             .messages
@@ -31,13 +33,25 @@ impl BedrockRuntime for Echo {
             .content(vec![gen_types::ContentBlock::Text(format!("echo: {text}"))])
             .build()
             .map_err(|e| ConverseError::validation(e.to_string()))?;
-        Ok(ConverseOutput::builder()
+        ConverseOutput::builder()
             .output(gen_types::ConverseOutput::Message(message))
             .stop_reason(gen_types::StopReason::EndTurn)
-            .usage(gen_types::TokenUsage::builder().input_tokens(3).output_tokens(4).total_tokens(7).build().map_err(|e| ConverseError::validation(e.to_string()))?)
-            .metrics(gen_types::ConverseMetrics::builder().latency_ms(12).build().map_err(|e| ConverseError::validation(e.to_string()))?)
+            .usage(
+                gen_types::TokenUsage::builder()
+                    .input_tokens(3)
+                    .output_tokens(4)
+                    .total_tokens(7)
+                    .build()
+                    .map_err(|e| ConverseError::validation(e.to_string()))?,
+            )
+            .metrics(
+                gen_types::ConverseMetrics::builder()
+                    .latency_ms(12)
+                    .build()
+                    .map_err(|e| ConverseError::validation(e.to_string()))?,
+            )
             .build()
-            .map_err(|e| ConverseError::validation(e.to_string()))?)
+            .map_err(|e| ConverseError::validation(e.to_string()))
     }
 }
 
@@ -74,7 +88,13 @@ async fn modeled_error_reaches_the_sdk_typed() {
     let err = client
         .converse()
         .model_id("mock.throttle")
-        .messages(sdk::Message::builder().role(sdk::ConversationRole::User).content(sdk::ContentBlock::Text("x".into())).build().unwrap())
+        .messages(
+            sdk::Message::builder()
+                .role(sdk::ConversationRole::User)
+                .content(sdk::ContentBlock::Text("x".into()))
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .expect_err("throttled");
@@ -89,7 +109,12 @@ async fn missing_required_member_is_a_validation_exception() {
     let addr = common::serve(app).await;
     let client = common::bedrock_runtime(addr);
     // The SDK refuses to send without a required member, so use a raw request.
-    let resp = reqwest_like_post(addr, "/model/m/converse", r#"{"messages":[{"role":"user"}]}"#).await;
+    let resp = reqwest_like_post(
+        addr,
+        "/model/m/converse",
+        r#"{"messages":[{"role":"user"}]}"#,
+    )
+    .await;
     assert_eq!(resp.0, 400, "{}", resp.2);
     assert_eq!(resp.1.as_deref(), Some("ValidationException"));
     assert!(resp.2.contains("1 validation error detected: Value null at 'messages.1.member.content' failed to satisfy constraint: Member must not be null"), "{}", resp.2);
@@ -97,10 +122,17 @@ async fn missing_required_member_is_a_validation_exception() {
 }
 
 /// A minimal HTTP/1.1 POST over a raw socket, to send what an SDK would refuse to.
-async fn reqwest_like_post(addr: std::net::SocketAddr, path: &str, body: &str) -> (u16, Option<String>, String) {
+async fn reqwest_like_post(
+    addr: std::net::SocketAddr,
+    path: &str,
+    body: &str,
+) -> (u16, Option<String>, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!("POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
     s.write_all(req.as_bytes()).await.unwrap();
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await.unwrap();
@@ -109,7 +141,16 @@ async fn reqwest_like_post(addr: std::net::SocketAddr, path: &str, body: &str) -
     let error_type = text
         .lines()
         .find(|l| l.to_ascii_lowercase().starts_with("x-amzn-errortype:"))
-        .map(|l| l.split_once(':').unwrap().1.trim().split(':').next().unwrap().to_owned());
+        .map(|l| {
+            l.split_once(':')
+                .unwrap()
+                .1
+                .trim()
+                .split(':')
+                .next()
+                .unwrap()
+                .to_owned()
+        });
     let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
     (status, error_type, body)
 }

@@ -12,9 +12,12 @@ use quarry_s3::operation::{
 use quarry_s3::types as s3t;
 use quarry_s3::{S3, router};
 
+/// (bucket, key) → (body, content type).
+type Objects = BTreeMap<(String, String), (bytes::Bytes, Option<String>)>;
+
 #[derive(Default)]
 struct Memory {
-    objects: Mutex<BTreeMap<(String, String), (bytes::Bytes, Option<String>)>>,
+    objects: Mutex<Objects>,
 }
 
 fn etag(body: &[u8]) -> String {
@@ -216,7 +219,7 @@ async fn head_error_has_no_body_and_is_typed() {
         .expect_err("missing");
     let raw = err.raw_response().expect("raw response");
     assert_eq!(raw.status().as_u16(), 404);
-    assert!(raw.body().bytes().map_or(true, |b| b.is_empty()));
+    assert!(raw.body().bytes().is_none_or(|b| b.is_empty()));
 }
 
 #[tokio::test]

@@ -71,7 +71,11 @@ pub(crate) fn emit(ctx: &Ctx<'_>) -> anyhow::Result<Vec<File>> {
     );
 
     // The routes, for gateways that serve several services under one prefix.
-    let routes: Vec<String> = svc.operations.iter().map(|o| format!("({:?}, {:?})", o.http.method, o.http.uri)).collect();
+    let routes: Vec<String> = svc
+        .operations
+        .iter()
+        .map(|o| format!("({:?}, {:?})", o.http.method, o.http.uri))
+        .collect();
     let _ = writeln!(
         text,
         "/// Every operation's HTTP method and URI template, in the model's syntax.\npub const ROUTES: &[(&str, &str)] = &[{}];",
