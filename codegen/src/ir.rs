@@ -225,6 +225,7 @@ const IGNORED_TRAITS: &[(&str, &str)] = &[
         "smithy.api#enum",
         "Smithy 1.0 enum values; parsed into enum variants",
     ),
+    ("smithy.api#http", "parsed into Operation::http"),
 ];
 
 fn bounds(v: &Value) -> Bounds {
@@ -427,6 +428,8 @@ pub fn build(model: &load::Model) -> anyhow::Result<Service> {
     for (raw_id, shape) in &model.shapes {
         let id = ShapeId::parse(raw_id)?;
         let ctx = || format!("shape {raw_id}");
+        // Enum members become variants, not IR members; their unknown traits are reported on the shape.
+        let mut member_unsupported: Vec<String> = Vec::new();
         let (kind, traits) = match shape {
             load::Shape::Blob(s) => (ShapeKind::Simple(Simple::Blob), &s.traits),
             load::Shape::Boolean(s) => (ShapeKind::Simple(Simple::Boolean), &s.traits),
@@ -445,6 +448,11 @@ pub fn build(model: &load::Model) -> anyhow::Result<Service> {
                 let mut variants = Vec::new();
                 for (name, m) in &a.members {
                     let t = Traits::parse(&m.traits).with_context(ctx)?;
+                    member_unsupported.extend(
+                        t.unsupported
+                            .iter()
+                            .map(|u| format!("{u} (on enum member {name})")),
+                    );
                     let value = match &t.enum_value {
                         Some(Value::String(s)) => s.clone(),
                         None => name.clone(),
@@ -461,6 +469,11 @@ pub fn build(model: &load::Model) -> anyhow::Result<Service> {
                 let mut variants = Vec::new();
                 for (name, m) in &a.members {
                     let t = Traits::parse(&m.traits).with_context(ctx)?;
+                    member_unsupported.extend(
+                        t.unsupported
+                            .iter()
+                            .map(|u| format!("{u} (on enum member {name})")),
+                    );
                     let value = t
                         .enum_value
                         .as_ref()
@@ -514,7 +527,8 @@ pub fn build(model: &load::Model) -> anyhow::Result<Service> {
         if mixins {
             bail!("{}: mixins must be flattened before generation", ctx());
         }
-        let traits = Traits::parse(traits).with_context(ctx)?;
+        let mut traits = Traits::parse(traits).with_context(ctx)?;
+        traits.unsupported.extend(member_unsupported);
         shapes.insert(id.clone(), Shape { id, kind, traits });
     }
     let (service_id, raw) = service.ok_or_else(|| anyhow!("the model has no service shape"))?;
@@ -566,8 +580,6 @@ pub fn build(model: &load::Model) -> anyhow::Result<Service> {
                 Some(t) => Ok(Some(ShapeId::parse(&t.target)?)),
             }
         };
-        let mut traits = traits;
-        traits.unsupported.retain(|t| t != "smithy.api#http");
         ops.push(Operation {
             input: unit(&op.input)?,
             output: unit(&op.output)?,

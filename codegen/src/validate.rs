@@ -111,11 +111,42 @@ pub fn validate(svc: &Service) -> anyhow::Result<()> {
         }
     }
     for shape in svc.shapes.values() {
-        if let Some(p) = &shape.traits.pattern
-            && let Err(e) = regex::Regex::new(p)
+        let mut patterns = vec![(shape.id.to_string(), shape.traits.pattern.as_ref())];
+        if let ShapeKind::Structure(ms) | ShapeKind::Union(ms) = &shape.kind {
+            patterns.extend(ms.iter().map(|m| {
+                (
+                    format!("{}${}", shape.id, m.name),
+                    m.traits.pattern.as_ref(),
+                )
+            }));
+        }
+        for (at, p) in patterns {
+            if let Some(p) = p
+                && let Err(e) = regex::Regex::new(p)
+            {
+                problems.push(format!(
+                    "{at}: pattern {p:?} is not supported by the regex crate: {e}"
+                ));
+            }
+        }
+    }
+    // The generator answers NotImplemented and constraint violations with errors built from a
+    // message alone; a modeled error of those names must allow that.
+    for name in ["NotImplemented", "InvalidArgument", "ValidationException"] {
+        let Some(shape) = svc
+            .shapes
+            .values()
+            .find(|s| s.id.name == name && s.traits.error.is_some())
+        else {
+            continue;
+        };
+        if let ShapeKind::Structure(ms) = &shape.kind
+            && ms
+                .iter()
+                .any(|m| m.traits.required && !m.name.eq_ignore_ascii_case("message"))
         {
             problems.push(format!(
-                "{}: pattern {p:?} is not supported by the regex crate: {e}",
+                "{}: the generator builds this error from a message alone, but it has other required members",
                 shape.id
             ));
         }

@@ -34,7 +34,18 @@ pub(crate) fn synthetics(ctx: &Ctx<'_>) -> Vec<Synthetic> {
     if matches!(ctx.validation_error, ValidationError::Synthetic) {
         out.push(INVALID_ARGUMENT);
     }
+    // A modeled error of the same name is used instead (validate checks it can carry a message).
+    out.retain(|s| modeled_named(ctx, s.name).is_none());
     out
+}
+
+/// The modeled error shape named `name`, if the model has one.
+pub(crate) fn modeled_named<'a>(ctx: &Ctx<'a>, name: &str) -> Option<&'a ShapeId> {
+    ctx.svc
+        .shapes
+        .values()
+        .find(|s| s.id.name == name && s.traits.error.is_some())
+        .map(|s| &s.id)
 }
 
 fn message_member(members: &[Member]) -> Option<&Member> {
@@ -169,22 +180,31 @@ pub(crate) fn operation_error_enum(ctx: &Ctx<'_>, op_name: &str, errors: &[Shape
         .iter()
         .map(|e| (pascal(&e.name), ctx.type_path(e)))
         .collect();
-    variants.push((
+    let add = |variants: &mut Vec<(String, String)>, name: String, path: String| {
+        if !variants.iter().any(|(v, _)| *v == name) {
+            variants.push((name, path));
+        }
+    };
+    let not_implemented = modeled_named(ctx, "NotImplemented").map_or_else(
+        || "crate::types::error::NotImplemented".to_owned(),
+        |id| ctx.type_path(id),
+    );
+    add(
+        &mut variants,
         "NotImplemented".into(),
-        "crate::types::error::NotImplemented".into(),
-    ));
+        not_implemented.clone(),
+    );
     let validation = match &ctx.validation_error {
         ValidationError::Modeled(id) => {
-            if !errors.contains(id) {
-                variants.push((pascal(&id.name), ctx.type_path(id)));
-            }
+            add(&mut variants, pascal(&id.name), ctx.type_path(id));
             pascal(&id.name)
         }
         ValidationError::Synthetic => {
-            variants.push((
-                "InvalidArgument".into(),
-                "crate::types::error::InvalidArgument".into(),
-            ));
+            let path = modeled_named(ctx, "InvalidArgument").map_or_else(
+                || "crate::types::error::InvalidArgument".to_owned(),
+                |id| ctx.type_path(id),
+            );
+            add(&mut variants, "InvalidArgument".into(), path);
             "InvalidArgument".into()
         }
     };
@@ -205,7 +225,7 @@ pub(crate) fn operation_error_enum(ctx: &Ctx<'_>, op_name: &str, errors: &[Shape
     };
     let _ = writeln!(
         out,
-        "impl {name} {{ /// The answer of an operation the server does not implement yet.\n pub fn not_implemented() -> Self {{ Self::NotImplemented(crate::types::error::NotImplemented::with_message({})) }}\n\
+        "impl {name} {{ /// The answer of an operation the server does not implement yet.\n pub fn not_implemented() -> Self {{ Self::NotImplemented({not_implemented}::with_message({})) }}\n\
          /// The service's validation error with `message`.\n pub fn validation(message: impl ::std::convert::Into<::std::string::String>) -> Self {{ Self::{validation}({}::with_message(message)) }}\n\
          /// The error code on the wire.\n pub fn code(&self) -> &'static str {{ match self {{ {} }} }} }}",
         lit(&format!("{op_name} is not implemented yet")),

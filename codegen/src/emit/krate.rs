@@ -12,7 +12,11 @@ pub(crate) fn emit(ctx: &Ctx<'_>) -> anyhow::Result<Vec<File>> {
     );
     let violation = match &ctx.validation_error {
         ValidationError::Modeled(id) => ctx.type_path(id),
-        ValidationError::Synthetic => "crate::types::error::InvalidArgument".to_owned(),
+        ValidationError::Synthetic => super::error::modeled_named(ctx, "InvalidArgument")
+            .map_or_else(
+                || "crate::types::error::InvalidArgument".to_owned(),
+                |id| ctx.type_path(id),
+            ),
     };
     let mut lib = ctx.header(
         "emit::krate",

@@ -56,6 +56,8 @@ pub(crate) struct Ctx<'a> {
     /// Event-stream error unions: union id → exception members.
     xml: bool,
     validation_error: ValidationError,
+    /// Structures sent as an HTTP payload: XML document roots, so they carry the service namespace.
+    payload_targets: BTreeSet<ShapeId>,
 }
 
 /// How constraint violations reach the client.
@@ -105,6 +107,17 @@ impl<'a> Ctx<'a> {
             boxed: BTreeSet::new(),
             xml: matches!(svc.protocol, ir::Protocol::RestXml { .. }),
             validation_error,
+            payload_targets: svc
+                .shapes
+                .values()
+                .filter_map(|s| match &s.kind {
+                    ShapeKind::Structure(ms) => Some(ms),
+                    _ => None,
+                })
+                .flatten()
+                .filter(|m| m.traits.http_payload)
+                .map(|m| m.target.clone())
+                .collect(),
         };
         ctx.boxed = ctx.find_cycles();
         Ok(ctx)

@@ -67,7 +67,8 @@ fn op_file(ctx: &Ctx<'_>, op: &Operation) -> String {
             members: out_members,
             traits: out_traits.unwrap_or(&default_traits),
             is_union: false,
-            http: None,
+            // The runtime takes the success status (S3's 204s) from the output schema's `@http`.
+            http: Some(&op.http),
             output_root: true,
             unwrapped_xml: op.traits.s3_unwrapped_xml_output,
             error: None,

@@ -83,13 +83,13 @@ fn member_schema(
     let mut chain = String::new();
     match &target.kind {
         ShapeKind::List(inner) => {
-            let inner_name = format!("{name}_MEMBER");
+            let inner_name = format!("{name}__MEMBER");
             member_schema(ctx, &inner_name, &target.id, inner, 0, &mut nested);
             let _ = write!(chain, ".with_list_member(&{inner_name})");
         }
         ShapeKind::Map(k, v) => {
-            let k_name = format!("{name}_KEY");
-            let v_name = format!("{name}_VALUE");
+            let k_name = format!("{name}__KEY");
+            let v_name = format!("{name}__VALUE");
             member_schema(ctx, &k_name, &target.id, k, 0, &mut nested);
             member_schema(ctx, &v_name, &target.id, v, 1, &mut nested);
             let _ = write!(chain, ".with_map_members(&{k_name}, &{v_name})");
@@ -171,7 +171,7 @@ fn member_schema(
     // Structured XML payloads need the target schema renamed to the payload's root element.
     let xml_payload = ctx.xml && t.http_payload && matches!(target.kind, ShapeKind::Structure(_));
     if t.required || xml_payload {
-        let traits = format!("{name}_TRAITS");
+        let traits = format!("{name}__TRAITS");
         let _ = writeln!(
             nested,
             "static {traits}: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> = ::std::sync::LazyLock::new(|| {{ let mut map = ::aws_smithy_schema::TraitMap::new();"
@@ -185,7 +185,7 @@ fn member_schema(
         if xml_payload {
             let _ = writeln!(
                 nested,
-                "map.insert(::std::boxed::Box::new(::aws_smithy_http_server::schema::traits::XmlMetadata::new(&{name}_XML_PAYLOAD)));"
+                "map.insert(::std::boxed::Box::new(::aws_smithy_http_server::schema::traits::XmlMetadata::new(&{name}__XML_PAYLOAD)));"
             );
         }
         nested.push_str("map });\n");
@@ -211,7 +211,7 @@ fn member_schema(
             }
             let _ = writeln!(
                 nested,
-                "static {name}_XML_PAYLOAD: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_struct({}, ::aws_smithy_schema::ShapeType::Structure, &{}::MEMBERS){payload_chain};",
+                "static {name}__XML_PAYLOAD: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_struct({}, ::aws_smithy_schema::ShapeType::Structure, &{}::MEMBERS){payload_chain};",
                 shape_id_expr(&target.id, None),
                 schema_module(ctx, &target.id),
             );
@@ -276,15 +276,15 @@ fn write_stmt(ctx: &Ctx<'_>, schema: &str, target: &ShapeId, val: &str, boxed: b
             }
         }
         ShapeKind::List(m) => {
-            let inner = write_stmt(ctx, &format!("{schema}_MEMBER"), &m.target, "item", false);
+            let inner = write_stmt(ctx, &format!("{schema}__MEMBER"), &m.target, "item", false);
             format!(
                 "ser.write_list_with_length(&{schema}, {val}.len(), &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {{ for item in {val}.iter() {{ {inner} }} Ok(()) }})?;"
             )
         }
         ShapeKind::Map(_, v) => {
-            let inner = write_stmt(ctx, &format!("{schema}_VALUE"), &v.target, "value", false);
+            let inner = write_stmt(ctx, &format!("{schema}__VALUE"), &v.target, "value", false);
             format!(
-                "ser.write_map_with_length(&{schema}, {val}.len(), &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {{ for (key, value) in {val}.iter() {{ ser.write_string(&{schema}_KEY, key)?; {inner} }} Ok(()) }})?;"
+                "ser.write_map_with_length(&{schema}, {val}.len(), &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {{ for (key, value) in {val}.iter() {{ ser.write_string(&{schema}__KEY, key)?; {inner} }} Ok(()) }})?;"
             )
         }
     }
@@ -305,7 +305,9 @@ fn checks(ctx: &Ctx<'_>, m_traits: &Traits, target: &ShapeId, sensitive: bool) -
             ShapeKind::Simple(Simple::String) => ("x.chars().count()", "x.as_str()"),
             ShapeKind::Enum(_) => ("x.as_str().chars().count()", "x.as_str()"),
             ShapeKind::Simple(Simple::Blob) => ("x.as_ref().len()", "\"\""),
-            ShapeKind::List(_) | ShapeKind::Map(..) => ("x.len()", "\"\""),
+            // Lists count every element received, even one that failed validation and was dropped.
+            ShapeKind::List(_) => ("received", "if received == 0 { \"[]\" } else { \"[...]\" }"),
+            ShapeKind::Map(..) => ("x.len()", "if x.is_empty() { \"{}\" } else { \"{...}\" }"),
             _ => ("0", "\"\""),
         };
         if len != "0" {
@@ -395,10 +397,15 @@ fn read_expr(
             format!("{}::deserialize_schema(d, v)?", ctx.type_path(target))
         }
         ShapeKind::List(m) => {
+            let received = if checks.contains("received") {
+                "let received = index;"
+            } else {
+                ""
+            };
             let inner_sensitive = is_sensitive(ctx, m);
             let inner = read_expr(
                 ctx,
-                &format!("{schema}_MEMBER"),
+                &format!("{schema}__MEMBER"),
                 &m.traits,
                 &m.target,
                 inner_sensitive,
@@ -410,14 +417,14 @@ fn read_expr(
                  v.enter_index(index); index += 1; \
                  match {inner} {{ Some(item) => items.push(item), None => complete = false }} \
                  v.leave(); Ok(()) }})?; \
-                 let x = items; {checks} if complete {{ Some(x) }} else {{ None }} }}"
+                 let x = items; {received} {checks} if complete {{ Some(x) }} else {{ None }} }}"
             )
         }
         ShapeKind::Map(_, val) => {
             let inner_sensitive = is_sensitive(ctx, val);
             let inner = read_expr(
                 ctx,
-                &format!("{schema}_VALUE"),
+                &format!("{schema}__VALUE"),
                 &val.traits,
                 &val.target,
                 inner_sensitive,
@@ -694,10 +701,16 @@ fn emit_builder(ctx: &Ctx<'_>, a: &Aggregate<'_>, out: &mut String) {
     for m in a.members {
         let field = snake(&m.name);
         let setter = field.trim_start_matches("r#");
+        // `build` is the builder's own method; smithy-rs names such a setter `build_value`.
+        let setter_fn = if field == "build" {
+            "build_value".to_owned()
+        } else {
+            field.clone()
+        };
         let ty = builder_type(ctx, a.id, m);
         let _ = writeln!(
             out,
-            "/// Sets `{}`.\n pub fn {field}(mut self, value: impl ::std::convert::Into<{ty}>) -> Self {{ self.{field} = Some(value.into()); self }}\n\
+            "/// Sets `{}`.\n pub fn {setter_fn}(mut self, value: impl ::std::convert::Into<{ty}>) -> Self {{ self.{field} = Some(value.into()); self }}\n\
              /// Sets or clears `{}`.\n pub fn set_{setter}(mut self, value: ::std::option::Option<{ty}>) -> Self {{ self.{field} = value; self }}",
             m.name, m.name
         );
@@ -756,6 +769,13 @@ fn emit_deserialize(ctx: &Ctx<'_>, a: &Aggregate<'_>, out: &mut String) {
             out,
             "let mut builder = {name}Builder::default(); let mut complete = true;"
         );
+        // Required members track presence apart from validity, so an invalid value is not also
+        // reported as missing.
+        for (index, m) in a.members.iter().enumerate() {
+            if m.traits.required && !ctx.is_event_stream(&m.target) {
+                let _ = writeln!(out, "let mut seen_{index} = false;");
+            }
+        }
     }
     let _ = writeln!(
         out,
@@ -780,9 +800,14 @@ fn emit_deserialize(ctx: &Ctx<'_>, a: &Aggregate<'_>, out: &mut String) {
         } else {
             format!("builder.{field} = Some({wrap})")
         };
+        let seen = if !a.is_union && m.traits.required {
+            format!("seen_{index} = true; ")
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "Some({index}) => {{ if d.is_null() {{ d.read_null()?; }} else {{ v.enter({}); match {read} {{ Some(x) => {{ {assign}; }} None => complete = false }} v.leave(); }} }}",
+            "Some({index}) => {{ if d.is_null() {{ d.read_null()?; }} else {{ {seen}v.enter({}); match {read} {{ Some(x) => {{ {assign}; }} None => complete = false }} v.leave(); }} }}",
             lit(wire_name(m))
         );
     }
@@ -790,12 +815,11 @@ fn emit_deserialize(ctx: &Ctx<'_>, a: &Aggregate<'_>, out: &mut String) {
     if a.is_union {
         out.push_str("if value.is_none() && complete { v.missing_union(); } Ok(if complete { value } else { None }) } }\n");
     } else {
-        for m in a.members {
+        for (index, m) in a.members.iter().enumerate() {
             if m.traits.required && !ctx.is_event_stream(&m.target) {
                 let _ = writeln!(
                     out,
-                    "if builder.{}.is_none() {{ v.missing({}); complete = false; }}",
-                    snake(&m.name),
+                    "if !seen_{index} {{ v.missing({}); complete = false; }}",
                     lit(wire_name(m))
                 );
             }
@@ -898,7 +922,7 @@ pub(crate) fn emit(ctx: &Ctx<'_>) -> anyhow::Result<Vec<File>> {
                         traits: &shape.traits,
                         is_union,
                         http: None,
-                        output_root: false,
+                        output_root: ctx.payload_targets.contains(&shape.id),
                         unwrapped_xml: false,
                         error: None,
                         extra_message: false,

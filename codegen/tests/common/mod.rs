@@ -17,6 +17,9 @@ pub const FIXTURES: &[&str] = &[
     "naming_obstacles",
 ];
 
+/// Fixtures that show known generator bugs (see the report in each test that uses them).
+pub const BUG_FIXTURES: &[&str] = &["naming_collisions"];
+
 /// The absolute path of a fixture model.
 pub fn fixture_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -92,10 +92,76 @@ pub fn s3_error_response(status: u16, code: &str, message: &str) -> Response {
         .unwrap_or_else(|_| http::Response::new(aws_smithy_http_server::body::empty()))
 }
 
+/// `@s3UnwrappedXmlOutput` (GetBucketLocation): the output's one member is the document root itself,
+/// `<LocationConstraint xmlns="…">eu-west-1</LocationConstraint>`, not wrapped in an output element.
+/// The runtime does not implement the trait, so its wrapped document is unwrapped here.
+fn unwrap_root(response: Response) -> Response {
+    use futures_util::FutureExt as _;
+    use http_body_util::BodyExt as _;
+    let (mut parts, body) = response.into_parts();
+    // The body of a non-streaming response is one in-memory buffer, ready at once.
+    let Some(Ok(collected)) = body.collect().now_or_never() else {
+        return s3_error_response(
+            500,
+            "InternalError",
+            "We encountered an internal error. Please try again.",
+        );
+    };
+    let bytes = collected.to_bytes();
+    let text = String::from_utf8_lossy(&bytes);
+    let unwrapped = unwrap_document(&text).unwrap_or_else(|| text.into_owned());
+    parts.headers.insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(unwrapped.len()),
+    );
+    http::Response::from_parts(
+        parts,
+        aws_smithy_http_server::body::boxed(http_body_util::Full::new(bytes::Bytes::from(
+            unwrapped,
+        ))),
+    )
+}
+
+/// `<Outer xmlns="ns"><Inner>v</Inner></Outer>` → `<Inner xmlns="ns">v</Inner>`; `None` when there
+/// is no inner element (an empty LocationConstraint stays as it is).
+fn unwrap_document(doc: &str) -> Option<String> {
+    let outer_open_end = doc.find('>')?;
+    let outer_open = &doc[..outer_open_end];
+    let namespace = outer_open
+        .find(" xmlns")
+        .map(|i| &outer_open[i..])
+        .unwrap_or_default();
+    let rest = &doc[outer_open_end + 1..];
+    if !rest.starts_with('<') || rest.starts_with("</") {
+        return None;
+    }
+    let inner_name_end = rest.find(['>', ' ', '/'])?;
+    let inner_name = &rest[1..inner_name_end];
+    let inner_close = format!("</{inner_name}>");
+    let inner_end = rest.find(&inner_close)? + inner_close.len();
+    let inner = &rest[..inner_end];
+    let content_start = inner.find('>')? + 1;
+    Some(format!(
+        "<{inner_name}{namespace}>{}",
+        &inner[content_start..]
+    ))
+}
+
 impl MetadataRoutedProtocol for S3RestXml {
     fn from_build_context(ctx: &ProtocolBuildContext<'_>) -> Result<Self, RouterBuildError> {
+        // S3 answers MalformedXML for a document that is not well-formed; the runtime's default
+        // parser recovers from some of those, so ask it to validate the whole document.
+        let mut settings = std::collections::HashMap::new();
+        settings.insert(
+            "validateDocument".to_owned(),
+            aws_smithy_types::Document::Bool(true),
+        );
+        let settings = aws_smithy_types::Document::Object(settings);
+        let inner_ctx = ProtocolBuildContext::new(ctx.service)
+            .with_config(ctx.config)
+            .with_settings(Some(&settings));
         Ok(Self {
-            inner: RestXml::from_build_context(ctx)?,
+            inner: RestXml::from_build_context(&inner_ctx)?,
         })
     }
 
@@ -140,7 +206,12 @@ impl ServerProtocol for S3RestXml {
     }
 
     fn serialize_response(&self, output: &Schema<'_>, value: &dyn SerializableStruct) -> Response {
-        self.inner.serialize_response(output, value)
+        let response = self.inner.serialize_response(output, value);
+        if output.xml_unwrapped_output() {
+            unwrap_root(response)
+        } else {
+            response
+        }
     }
 
     fn serialize_streaming_response(
@@ -150,8 +221,16 @@ impl ServerProtocol for S3RestXml {
         streaming_member: &Schema<'_>,
         body: Option<BoxBody>,
     ) -> Response {
-        self.inner
-            .serialize_streaming_response(output, value, streaming_member, body)
+        let mut response =
+            self.inner
+                .serialize_streaming_response(output, value, streaming_member, body);
+        // A ranged GET is answered 206 with Content-Range; the model has no member for the status.
+        if response.status() == http::StatusCode::OK
+            && response.headers().contains_key(http::header::CONTENT_RANGE)
+        {
+            *response.status_mut() = http::StatusCode::PARTIAL_CONTENT;
+        }
+        response
     }
 
     fn serialize_error(&self, error: &dyn HttpModeledError) -> Response {
@@ -207,5 +286,26 @@ impl ServerProtocol for S3RestXml {
             }
             other => s3_error_response(400, "InvalidRequest", &other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unwrap_document;
+
+    #[test]
+    fn unwraps_the_single_member_into_the_root() {
+        let doc = r#"<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>eu-west-1</LocationConstraint></LocationConstraint>"#;
+        assert_eq!(
+            unwrap_document(doc).as_deref(),
+            Some(
+                r#"<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">eu-west-1</LocationConstraint>"#
+            )
+        );
+        // An empty output (us-east-1) has nothing to unwrap.
+        assert_eq!(
+            unwrap_document(r#"<LocationConstraint xmlns="x"></LocationConstraint>"#),
+            None
+        );
     }
 }

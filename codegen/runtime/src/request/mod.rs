@@ -96,6 +96,20 @@ pub fn normalize_s3<B>(req: &mut http::Request<B>) -> RequestContext {
     {
         new_query = append(&new_query, &format!("x-id={op}"));
     }
+    // botocore's rest-xml serializer sends XML bodies (DeleteObjects, CompleteMultipartUpload,
+    // CreateBucket) without a Content-Type; S3 does not care, the runtime does.
+    let xml_body = match (req.method().as_str(), key.is_some()) {
+        ("POST", false) => has_param(&query, "delete"),
+        ("POST", true) => has_param(&query, "uploadId"),
+        ("PUT", false) => !bucket.is_empty(),
+        _ => false,
+    };
+    if xml_body && !req.headers().contains_key(http::header::CONTENT_TYPE) {
+        req.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/xml"),
+        );
+    }
     let path_and_query = if new_query.is_empty() {
         new_path
     } else {

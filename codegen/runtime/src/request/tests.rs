@@ -64,3 +64,34 @@ fn context_carries_decoded_bucket_and_key() {
     assert_eq!(ctx.bucket.as_deref(), Some("b"));
     assert_eq!(ctx.key.as_deref(), Some("a b/✓"));
 }
+
+#[test]
+fn xml_bodies_without_content_type_get_one() {
+    for (method, uri) in [
+        ("POST", "/b?delete"),
+        ("POST", "/b/k?uploadId=u"),
+        ("PUT", "/b"),
+    ] {
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(())
+            .unwrap();
+        normalize_s3(&mut req);
+        assert_eq!(
+            req.headers().get("content-type").unwrap(),
+            "application/xml",
+            "{method} {uri}"
+        );
+    }
+    let mut put = http::Request::builder()
+        .method("PUT")
+        .uri("/b/k")
+        .body(())
+        .unwrap();
+    normalize_s3(&mut put);
+    assert!(
+        put.headers().get("content-type").is_none(),
+        "object bodies keep what the client sent"
+    );
+}

@@ -162,7 +162,7 @@ impl ApplyGuardrailInputBuilder {
         })
     }
 }
-static INPUT_MEMBER_GUARDRAIL_IDENTIFIER_TRAITS: ::std::sync::LazyLock<
+static INPUT_MEMBER_GUARDRAIL_IDENTIFIER__TRAITS: ::std::sync::LazyLock<
     ::aws_smithy_schema::TraitMap,
 > = ::std::sync::LazyLock::new(|| {
     let mut map = ::aws_smithy_schema::TraitMap::new();
@@ -187,19 +187,20 @@ static INPUT_MEMBER_GUARDRAIL_IDENTIFIER: ::aws_smithy_schema::Schema<'static> =
         0,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_GUARDRAIL_IDENTIFIER_TRAITS);
-static INPUT_MEMBER_GUARDRAIL_VERSION_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
-    ::std::sync::LazyLock::new(|| {
-        let mut map = ::aws_smithy_schema::TraitMap::new();
-        map.insert(::std::boxed::Box::new(
-            ::aws_smithy_schema::AnnotationTrait::new(::aws_smithy_schema::ShapeId::from_parts(
-                "smithy.api#required",
-                "smithy.api",
-                "required",
-            )),
-        ));
-        map
-    });
+    .with_traits(&INPUT_MEMBER_GUARDRAIL_IDENTIFIER__TRAITS);
+static INPUT_MEMBER_GUARDRAIL_VERSION__TRAITS: ::std::sync::LazyLock<
+    ::aws_smithy_schema::TraitMap,
+> = ::std::sync::LazyLock::new(|| {
+    let mut map = ::aws_smithy_schema::TraitMap::new();
+    map.insert(::std::boxed::Box::new(
+        ::aws_smithy_schema::AnnotationTrait::new(::aws_smithy_schema::ShapeId::from_parts(
+            "smithy.api#required",
+            "smithy.api",
+            "required",
+        )),
+    ));
+    map
+});
 static INPUT_MEMBER_GUARDRAIL_VERSION: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -212,8 +213,8 @@ static INPUT_MEMBER_GUARDRAIL_VERSION: ::aws_smithy_schema::Schema<'static> =
         1,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_GUARDRAIL_VERSION_TRAITS);
-static INPUT_MEMBER_SOURCE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&INPUT_MEMBER_GUARDRAIL_VERSION__TRAITS);
+static INPUT_MEMBER_SOURCE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -236,8 +237,8 @@ static INPUT_MEMBER_SOURCE: ::aws_smithy_schema::Schema<'static> =
         "source",
         2,
     )
-    .with_traits(&INPUT_MEMBER_SOURCE_TRAITS);
-static INPUT_MEMBER_CONTENT_MEMBER: ::aws_smithy_schema::Schema<'static> =
+    .with_traits(&INPUT_MEMBER_SOURCE__TRAITS);
+static INPUT_MEMBER_CONTENT__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailContentBlockList$member",
@@ -248,7 +249,7 @@ static INPUT_MEMBER_CONTENT_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static INPUT_MEMBER_CONTENT_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_CONTENT__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -271,8 +272,8 @@ static INPUT_MEMBER_CONTENT: ::aws_smithy_schema::Schema<'static> =
         "content",
         3,
     )
-    .with_list_member(&INPUT_MEMBER_CONTENT_MEMBER)
-    .with_traits(&INPUT_MEMBER_CONTENT_TRAITS);
+    .with_list_member(&INPUT_MEMBER_CONTENT__MEMBER)
+    .with_traits(&INPUT_MEMBER_CONTENT__TRAITS);
 static INPUT_MEMBER_OUTPUT_SCOPE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -338,7 +339,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ApplyGuardrailInput {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&INPUT_MEMBER_CONTENT_MEMBER, item)?;
+                        ser.write_struct(&INPUT_MEMBER_CONTENT__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -365,26 +366,30 @@ impl ApplyGuardrailInput {
     {
         let mut builder = ApplyGuardrailInputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
+        let mut seen_2 = false;
+        let mut seen_3 = false;
         d.read_struct(&INPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("guardrailIdentifier"); match { let x = d.read_string(&INPUT_MEMBER_GUARDRAIL_IDENTIFIER)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(|([a-z0-9]+)|(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+))"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.guardrail_identifier = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("guardrailVersion"); match { let x = d.read_string(&INPUT_MEMBER_GUARDRAIL_VERSION)?; { static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(|([1-9][0-9]{0,7})|(DRAFT))"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.guardrail_version = Some(x); } None => complete = false } v.leave(); } }
-Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("source"); match { let x = crate::types::GuardrailContentSource::from(d.read_string(&INPUT_MEMBER_SOURCE)?.as_str()); if let crate::types::GuardrailContentSource::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailContentSource::values()); } Some(x) } { Some(x) => { builder.source = Some(x); } None => complete = false } v.leave(); } }
-Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("content"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&INPUT_MEMBER_CONTENT, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailContentBlock::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.content = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("guardrailIdentifier"); match { let x = d.read_string(&INPUT_MEMBER_GUARDRAIL_IDENTIFIER)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(|([a-z0-9]+)|(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+))"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.guardrail_identifier = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { seen_1 = true; v.enter("guardrailVersion"); match { let x = d.read_string(&INPUT_MEMBER_GUARDRAIL_VERSION)?; { static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(|([1-9][0-9]{0,7})|(DRAFT))"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.guardrail_version = Some(x); } None => complete = false } v.leave(); } }
+Some(2) => { if d.is_null() { d.read_null()?; } else { seen_2 = true; v.enter("source"); match { let x = crate::types::GuardrailContentSource::from(d.read_string(&INPUT_MEMBER_SOURCE)?.as_str()); if let crate::types::GuardrailContentSource::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailContentSource::values()); } Some(x) } { Some(x) => { builder.source = Some(x); } None => complete = false } v.leave(); } }
+Some(3) => { if d.is_null() { d.read_null()?; } else { seen_3 = true; v.enter("content"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&INPUT_MEMBER_CONTENT, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailContentBlock::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.content = Some(x); } None => complete = false } v.leave(); } }
 Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("outputScope"); match { let x = crate::types::GuardrailOutputScope::from(d.read_string(&INPUT_MEMBER_OUTPUT_SCOPE)?.as_str()); if let crate::types::GuardrailOutputScope::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailOutputScope::values()); } Some(x) } { Some(x) => { builder.output_scope = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.guardrail_identifier.is_none() {
+        if !seen_0 {
             v.missing("guardrailIdentifier");
             complete = false;
         }
-        if builder.guardrail_version.is_none() {
+        if !seen_1 {
             v.missing("guardrailVersion");
             complete = false;
         }
-        if builder.source.is_none() {
+        if !seen_2 {
             v.missing("source");
             complete = false;
         }
-        if builder.content.is_none() {
+        if !seen_3 {
             v.missing("content");
             complete = false;
         }
@@ -571,7 +576,7 @@ impl ApplyGuardrailOutputBuilder {
         })
     }
 }
-static OUTPUT_MEMBER_USAGE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static OUTPUT_MEMBER_USAGE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -594,8 +599,8 @@ static OUTPUT_MEMBER_USAGE: ::aws_smithy_schema::Schema<'static> =
         "usage",
         0,
     )
-    .with_traits(&OUTPUT_MEMBER_USAGE_TRAITS);
-static OUTPUT_MEMBER_ACTION_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&OUTPUT_MEMBER_USAGE__TRAITS);
+static OUTPUT_MEMBER_ACTION__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -618,7 +623,7 @@ static OUTPUT_MEMBER_ACTION: ::aws_smithy_schema::Schema<'static> =
         "action",
         1,
     )
-    .with_traits(&OUTPUT_MEMBER_ACTION_TRAITS);
+    .with_traits(&OUTPUT_MEMBER_ACTION__TRAITS);
 static OUTPUT_MEMBER_ACTION_REASON: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -630,7 +635,7 @@ static OUTPUT_MEMBER_ACTION_REASON: ::aws_smithy_schema::Schema<'static> =
         "actionReason",
         2,
     );
-static OUTPUT_MEMBER_OUTPUTS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static OUTPUT_MEMBER_OUTPUTS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailOutputContentList$member",
@@ -641,7 +646,7 @@ static OUTPUT_MEMBER_OUTPUTS_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static OUTPUT_MEMBER_OUTPUTS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static OUTPUT_MEMBER_OUTPUTS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -664,9 +669,9 @@ static OUTPUT_MEMBER_OUTPUTS: ::aws_smithy_schema::Schema<'static> =
         "outputs",
         3,
     )
-    .with_list_member(&OUTPUT_MEMBER_OUTPUTS_MEMBER)
-    .with_traits(&OUTPUT_MEMBER_OUTPUTS_TRAITS);
-static OUTPUT_MEMBER_ASSESSMENTS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+    .with_list_member(&OUTPUT_MEMBER_OUTPUTS__MEMBER)
+    .with_traits(&OUTPUT_MEMBER_OUTPUTS__TRAITS);
+static OUTPUT_MEMBER_ASSESSMENTS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailAssessmentList$member",
@@ -677,7 +682,7 @@ static OUTPUT_MEMBER_ASSESSMENTS_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static OUTPUT_MEMBER_ASSESSMENTS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static OUTPUT_MEMBER_ASSESSMENTS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -700,8 +705,8 @@ static OUTPUT_MEMBER_ASSESSMENTS: ::aws_smithy_schema::Schema<'static> =
         "assessments",
         4,
     )
-    .with_list_member(&OUTPUT_MEMBER_ASSESSMENTS_MEMBER)
-    .with_traits(&OUTPUT_MEMBER_ASSESSMENTS_TRAITS);
+    .with_list_member(&OUTPUT_MEMBER_ASSESSMENTS__MEMBER)
+    .with_traits(&OUTPUT_MEMBER_ASSESSMENTS__TRAITS);
 static OUTPUT_MEMBER_GUARDRAIL_COVERAGE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -730,7 +735,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ),
         ::aws_smithy_schema::ShapeType::Structure,
         &OUTPUT_MEMBERS,
-    );
+    )
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "POST",
+        "/guardrail/{guardrailIdentifier}/version/{guardrailVersion}/apply",
+        Some(200),
+    ));
 impl ApplyGuardrailOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;
@@ -762,7 +772,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ApplyGuardrailOutput {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&OUTPUT_MEMBER_OUTPUTS_MEMBER, item)?;
+                        ser.write_struct(&OUTPUT_MEMBER_OUTPUTS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -775,7 +785,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ApplyGuardrailOutput {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&OUTPUT_MEMBER_ASSESSMENTS_MEMBER, item)?;
+                        ser.write_struct(&OUTPUT_MEMBER_ASSESSMENTS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -802,27 +812,31 @@ impl ApplyGuardrailOutput {
     {
         let mut builder = ApplyGuardrailOutputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
+        let mut seen_3 = false;
+        let mut seen_4 = false;
         d.read_struct(&OUTPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("usage"); match crate::types::GuardrailUsage::deserialize_schema(d, v)? { Some(x) => { builder.usage = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("action"); match { let x = crate::types::GuardrailAction::from(d.read_string(&OUTPUT_MEMBER_ACTION)?.as_str()); if let crate::types::GuardrailAction::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailAction::values()); } Some(x) } { Some(x) => { builder.action = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("usage"); match crate::types::GuardrailUsage::deserialize_schema(d, v)? { Some(x) => { builder.usage = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { seen_1 = true; v.enter("action"); match { let x = crate::types::GuardrailAction::from(d.read_string(&OUTPUT_MEMBER_ACTION)?.as_str()); if let crate::types::GuardrailAction::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailAction::values()); } Some(x) } { Some(x) => { builder.action = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("actionReason"); match { let x = d.read_string(&OUTPUT_MEMBER_ACTION_REASON)?;  Some(x) } { Some(x) => { builder.action_reason = Some(x); } None => complete = false } v.leave(); } }
-Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("outputs"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_OUTPUTS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailOutputContent::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.outputs = Some(x); } None => complete = false } v.leave(); } }
-Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("assessments"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_ASSESSMENTS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAssessment::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.assessments = Some(x); } None => complete = false } v.leave(); } }
+Some(3) => { if d.is_null() { d.read_null()?; } else { seen_3 = true; v.enter("outputs"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_OUTPUTS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailOutputContent::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.outputs = Some(x); } None => complete = false } v.leave(); } }
+Some(4) => { if d.is_null() { d.read_null()?; } else { seen_4 = true; v.enter("assessments"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_ASSESSMENTS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAssessment::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.assessments = Some(x); } None => complete = false } v.leave(); } }
 Some(5) => { if d.is_null() { d.read_null()?; } else { v.enter("guardrailCoverage"); match crate::types::GuardrailCoverage::deserialize_schema(d, v)? { Some(x) => { builder.guardrail_coverage = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.usage.is_none() {
+        if !seen_0 {
             v.missing("usage");
             complete = false;
         }
-        if builder.action.is_none() {
+        if !seen_1 {
             v.missing("action");
             complete = false;
         }
-        if builder.outputs.is_none() {
+        if !seen_3 {
             v.missing("outputs");
             complete = false;
         }
-        if builder.assessments.is_none() {
+        if !seen_4 {
             v.missing("assessments");
             complete = false;
         }

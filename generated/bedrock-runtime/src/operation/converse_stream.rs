@@ -333,7 +333,7 @@ impl ConverseStreamInputBuilder {
         })
     }
 }
-static INPUT_MEMBER_MODEL_ID_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_MODEL_ID__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -357,8 +357,8 @@ static INPUT_MEMBER_MODEL_ID: ::aws_smithy_schema::Schema<'static> =
         0,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_MODEL_ID_TRAITS);
-static INPUT_MEMBER_MESSAGES_MEMBER: ::aws_smithy_schema::Schema<'static> =
+    .with_traits(&INPUT_MEMBER_MODEL_ID__TRAITS);
+static INPUT_MEMBER_MESSAGES__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#Messages$member",
@@ -380,8 +380,8 @@ static INPUT_MEMBER_MESSAGES: ::aws_smithy_schema::Schema<'static> =
         "messages",
         1,
     )
-    .with_list_member(&INPUT_MEMBER_MESSAGES_MEMBER);
-static INPUT_MEMBER_SYSTEM_MEMBER: ::aws_smithy_schema::Schema<'static> =
+    .with_list_member(&INPUT_MEMBER_MESSAGES__MEMBER);
+static INPUT_MEMBER_SYSTEM__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#SystemContentBlocks$member",
@@ -403,7 +403,7 @@ static INPUT_MEMBER_SYSTEM: ::aws_smithy_schema::Schema<'static> =
         "system",
         2,
     )
-    .with_list_member(&INPUT_MEMBER_SYSTEM_MEMBER);
+    .with_list_member(&INPUT_MEMBER_SYSTEM__MEMBER);
 static INPUT_MEMBER_INFERENCE_CONFIG: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -448,7 +448,7 @@ static INPUT_MEMBER_ADDITIONAL_MODEL_REQUEST_FIELDS: ::aws_smithy_schema::Schema
         "additionalModelRequestFields",
         6,
     );
-static INPUT_MEMBER_PROMPT_VARIABLES_KEY: ::aws_smithy_schema::Schema<'static> =
+static INPUT_MEMBER_PROMPT_VARIABLES__KEY: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#PromptVariableMap$key",
@@ -459,7 +459,7 @@ static INPUT_MEMBER_PROMPT_VARIABLES_KEY: ::aws_smithy_schema::Schema<'static> =
         "key",
         0,
     );
-static INPUT_MEMBER_PROMPT_VARIABLES_VALUE: ::aws_smithy_schema::Schema<'static> =
+static INPUT_MEMBER_PROMPT_VARIABLES__VALUE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#PromptVariableMap$value",
@@ -482,11 +482,11 @@ static INPUT_MEMBER_PROMPT_VARIABLES: ::aws_smithy_schema::Schema<'static> =
         7,
     )
     .with_map_members(
-        &INPUT_MEMBER_PROMPT_VARIABLES_KEY,
-        &INPUT_MEMBER_PROMPT_VARIABLES_VALUE,
+        &INPUT_MEMBER_PROMPT_VARIABLES__KEY,
+        &INPUT_MEMBER_PROMPT_VARIABLES__VALUE,
     )
     .with_sensitive();
-static INPUT_MEMBER_ADDITIONAL_MODEL_RESPONSE_FIELD_PATHS_MEMBER: ::aws_smithy_schema::Schema<
+static INPUT_MEMBER_ADDITIONAL_MODEL_RESPONSE_FIELD_PATHS__MEMBER: ::aws_smithy_schema::Schema<
     'static,
 > = ::aws_smithy_schema::Schema::new_member(
     ::aws_smithy_schema::ShapeId::from_parts(
@@ -509,8 +509,8 @@ static INPUT_MEMBER_ADDITIONAL_MODEL_RESPONSE_FIELD_PATHS: ::aws_smithy_schema::
         "additionalModelResponseFieldPaths",
         8,
     )
-    .with_list_member(&INPUT_MEMBER_ADDITIONAL_MODEL_RESPONSE_FIELD_PATHS_MEMBER);
-static INPUT_MEMBER_REQUEST_METADATA_KEY: ::aws_smithy_schema::Schema<'static> =
+    .with_list_member(&INPUT_MEMBER_ADDITIONAL_MODEL_RESPONSE_FIELD_PATHS__MEMBER);
+static INPUT_MEMBER_REQUEST_METADATA__KEY: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#RequestMetadata$key",
@@ -521,7 +521,7 @@ static INPUT_MEMBER_REQUEST_METADATA_KEY: ::aws_smithy_schema::Schema<'static> =
         "key",
         0,
     );
-static INPUT_MEMBER_REQUEST_METADATA_VALUE: ::aws_smithy_schema::Schema<'static> =
+static INPUT_MEMBER_REQUEST_METADATA__VALUE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#RequestMetadata$value",
@@ -544,8 +544,8 @@ static INPUT_MEMBER_REQUEST_METADATA: ::aws_smithy_schema::Schema<'static> =
         9,
     )
     .with_map_members(
-        &INPUT_MEMBER_REQUEST_METADATA_KEY,
-        &INPUT_MEMBER_REQUEST_METADATA_VALUE,
+        &INPUT_MEMBER_REQUEST_METADATA__KEY,
+        &INPUT_MEMBER_REQUEST_METADATA__VALUE,
     )
     .with_sensitive();
 static INPUT_MEMBER_PERFORMANCE_CONFIG: ::aws_smithy_schema::Schema<'static> =
@@ -634,7 +634,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ConverseStreamInput {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&INPUT_MEMBER_MESSAGES_MEMBER, item)?;
+                        ser.write_struct(&INPUT_MEMBER_MESSAGES__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -646,7 +646,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ConverseStreamInput {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&INPUT_MEMBER_SYSTEM_MEMBER, item)?;
+                        ser.write_struct(&INPUT_MEMBER_SYSTEM__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -670,8 +670,8 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ConverseStreamInput {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for (key, value) in val.iter() {
-                        ser.write_string(&INPUT_MEMBER_PROMPT_VARIABLES_KEY, key)?;
-                        ser.write_struct(&INPUT_MEMBER_PROMPT_VARIABLES_VALUE, value)?;
+                        ser.write_string(&INPUT_MEMBER_PROMPT_VARIABLES__KEY, key)?;
+                        ser.write_struct(&INPUT_MEMBER_PROMPT_VARIABLES__VALUE, value)?;
                     }
                     Ok(())
                 },
@@ -684,7 +684,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ConverseStreamInput {
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
                         ser.write_string(
-                            &INPUT_MEMBER_ADDITIONAL_MODEL_RESPONSE_FIELD_PATHS_MEMBER,
+                            &INPUT_MEMBER_ADDITIONAL_MODEL_RESPONSE_FIELD_PATHS__MEMBER,
                             item,
                         )?;
                     }
@@ -698,8 +698,8 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ConverseStreamInput {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for (key, value) in val.iter() {
-                        ser.write_string(&INPUT_MEMBER_REQUEST_METADATA_KEY, key)?;
-                        ser.write_string(&INPUT_MEMBER_REQUEST_METADATA_VALUE, value)?;
+                        ser.write_string(&INPUT_MEMBER_REQUEST_METADATA__KEY, key)?;
+                        ser.write_string(&INPUT_MEMBER_REQUEST_METADATA__VALUE, value)?;
                     }
                     Ok(())
                 },
@@ -732,22 +732,23 @@ impl ConverseStreamInput {
     {
         let mut builder = ConverseStreamInputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(&INPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("modelId"); match { let x = d.read_string(&INPUT_MEMBER_MODEL_ID)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:(([0-9]{12}:custom-model/[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}/[a-z0-9]{12})|(:foundation-model/[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.:]?[a-z0-9-]{1,63}))|([0-9]{12}:imported-model/[a-z0-9]{12})|([0-9]{12}:provisioned-model/[a-z0-9]{12})|([0-9]{12}:custom-model-deployment/[a-z0-9]{12})|([0-9]{12}:(inference-profile|application-inference-profile)/[a-zA-Z0-9-:.]+)))|([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.:]?[a-z0-9-]{1,63}))|(([0-9a-zA-Z][_-]?)+)|([a-zA-Z0-9-:.]+)|(^(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:prompt/[0-9a-zA-Z]{10}(?::[0-9]{1,5})?))$|(^arn:aws:sagemaker:[a-z0-9-]+:[0-9]{12}:endpoint/[a-zA-Z0-9-]+$)|(^arn:aws(-[^:]+)?:bedrock:([0-9a-z-]{1,20}):([0-9]{12}):(default-)?prompt-router/[a-zA-Z0-9-:.]+$)"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.model_id = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("messages"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&INPUT_MEMBER_MESSAGES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Message::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.messages = Some(x); } None => complete = false } v.leave(); } }
-Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("system"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&INPUT_MEMBER_SYSTEM, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::SystemContentBlock::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.system = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("modelId"); match { let x = d.read_string(&INPUT_MEMBER_MODEL_ID)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:(([0-9]{12}:custom-model/[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}/[a-z0-9]{12})|(:foundation-model/[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.:]?[a-z0-9-]{1,63}))|([0-9]{12}:imported-model/[a-z0-9]{12})|([0-9]{12}:provisioned-model/[a-z0-9]{12})|([0-9]{12}:custom-model-deployment/[a-z0-9]{12})|([0-9]{12}:(inference-profile|application-inference-profile)/[a-zA-Z0-9-:.]+)))|([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.:]?[a-z0-9-]{1,63}))|(([0-9a-zA-Z][_-]?)+)|([a-zA-Z0-9-:.]+)|(^(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:prompt/[0-9a-zA-Z]{10}(?::[0-9]{1,5})?))$|(^arn:aws:sagemaker:[a-z0-9-]+:[0-9]{12}:endpoint/[a-zA-Z0-9-]+$)|(^arn:aws(-[^:]+)?:bedrock:([0-9a-z-]{1,20}):([0-9]{12}):(default-)?prompt-router/[a-zA-Z0-9-:.]+$)"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.model_id = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("messages"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&INPUT_MEMBER_MESSAGES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Message::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.messages = Some(x); } None => complete = false } v.leave(); } }
+Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("system"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&INPUT_MEMBER_SYSTEM, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::SystemContentBlock::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.system = Some(x); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("inferenceConfig"); match crate::types::InferenceConfiguration::deserialize_schema(d, v)? { Some(x) => { builder.inference_config = Some(x); } None => complete = false } v.leave(); } }
 Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("toolConfig"); match crate::types::ToolConfiguration::deserialize_schema(d, v)? { Some(x) => { builder.tool_config = Some(x); } None => complete = false } v.leave(); } }
 Some(5) => { if d.is_null() { d.read_null()?; } else { v.enter("guardrailConfig"); match crate::types::GuardrailStreamConfiguration::deserialize_schema(d, v)? { Some(x) => { builder.guardrail_config = Some(x); } None => complete = false } v.leave(); } }
 Some(6) => { if d.is_null() { d.read_null()?; } else { v.enter("additionalModelRequestFields"); match { let x = d.read_document(&INPUT_MEMBER_ADDITIONAL_MODEL_REQUEST_FIELDS)?;  Some(x) } { Some(x) => { builder.additional_model_request_fields = Some(x); } None => complete = false } v.leave(); } }
 Some(7) => { if d.is_null() { d.read_null()?; } else { v.enter("promptVariables"); match { let mut entries = ::std::collections::HashMap::new(); let mut complete = true; d.read_map(&INPUT_MEMBER_PROMPT_VARIABLES, &mut |key: ::std::string::String, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter(&key); match crate::types::PromptVariableValues::deserialize_schema(d, v)? { Some(value) => { entries.insert(key, value); } None => complete = false } v.leave(); Ok(()) })?; let x = entries;  if complete { Some(x) } else { None } } { Some(x) => { builder.prompt_variables = Some(x); } None => complete = false } v.leave(); } }
-Some(8) => { if d.is_null() { d.read_null()?; } else { v.enter("additionalModelResponseFieldPaths"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&INPUT_MEMBER_ADDITIONAL_MODEL_RESPONSE_FIELD_PATHS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = d.read_string(&INPUT_MEMBER_ADDITIONAL_MODEL_RESPONSE_FIELD_PATHS_MEMBER)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(256u64)); Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; v.length("", false, x.len(), Some(0u64), Some(10u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.additional_model_response_field_paths = Some(x); } None => complete = false } v.leave(); } }
-Some(9) => { if d.is_null() { d.read_null()?; } else { v.enter("requestMetadata"); match { let mut entries = ::std::collections::HashMap::new(); let mut complete = true; d.read_map(&INPUT_MEMBER_REQUEST_METADATA, &mut |key: ::std::string::String, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter(&key); match { let x = d.read_string(&INPUT_MEMBER_REQUEST_METADATA_VALUE)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(256u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[a-zA-Z0-9\\s:_@$#=/+,-.]{0,256}"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(value) => { entries.insert(key, value); } None => complete = false } v.leave(); Ok(()) })?; let x = entries; v.length("", true, x.len(), Some(1u64), Some(16u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.request_metadata = Some(x); } None => complete = false } v.leave(); } }
+Some(8) => { if d.is_null() { d.read_null()?; } else { v.enter("additionalModelResponseFieldPaths"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&INPUT_MEMBER_ADDITIONAL_MODEL_RESPONSE_FIELD_PATHS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = d.read_string(&INPUT_MEMBER_ADDITIONAL_MODEL_RESPONSE_FIELD_PATHS__MEMBER)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(256u64)); Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; let received = index; v.length(if received == 0 { "[]" } else { "[...]" }, false, received, Some(0u64), Some(10u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.additional_model_response_field_paths = Some(x); } None => complete = false } v.leave(); } }
+Some(9) => { if d.is_null() { d.read_null()?; } else { v.enter("requestMetadata"); match { let mut entries = ::std::collections::HashMap::new(); let mut complete = true; d.read_map(&INPUT_MEMBER_REQUEST_METADATA, &mut |key: ::std::string::String, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter(&key); match { let x = d.read_string(&INPUT_MEMBER_REQUEST_METADATA__VALUE)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(256u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[a-zA-Z0-9\\s:_@$#=/+,-.]{0,256}"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(value) => { entries.insert(key, value); } None => complete = false } v.leave(); Ok(()) })?; let x = entries; v.length(if x.is_empty() { "{}" } else { "{...}" }, true, x.len(), Some(1u64), Some(16u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.request_metadata = Some(x); } None => complete = false } v.leave(); } }
 Some(10) => { if d.is_null() { d.read_null()?; } else { v.enter("performanceConfig"); match crate::types::PerformanceConfiguration::deserialize_schema(d, v)? { Some(x) => { builder.performance_config = Some(x); } None => complete = false } v.leave(); } }
 Some(11) => { if d.is_null() { d.read_null()?; } else { v.enter("serviceTier"); match crate::types::ServiceTier::deserialize_schema(d, v)? { Some(x) => { builder.service_tier = Some(x); } None => complete = false } v.leave(); } }
 Some(12) => { if d.is_null() { d.read_null()?; } else { v.enter("outputConfig"); match crate::types::OutputConfig::deserialize_schema(d, v)? { Some(x) => { builder.output_config = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.model_id.is_none() {
+        if !seen_0 {
             v.missing("modelId");
             complete = false;
         }
@@ -860,7 +861,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ),
         ::aws_smithy_schema::ShapeType::Structure,
         &OUTPUT_MEMBERS,
-    );
+    )
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "POST",
+        "/model/{modelId}/converse-stream",
+        Some(200),
+    ));
 impl ConverseStreamOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;

@@ -83,7 +83,7 @@ impl CountTokensInputBuilder {
         })
     }
 }
-static INPUT_MEMBER_MODEL_ID_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_MODEL_ID__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -107,8 +107,8 @@ static INPUT_MEMBER_MODEL_ID: ::aws_smithy_schema::Schema<'static> =
         0,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_MODEL_ID_TRAITS);
-static INPUT_MEMBER_INPUT_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&INPUT_MEMBER_MODEL_ID__TRAITS);
+static INPUT_MEMBER_INPUT__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -131,7 +131,7 @@ static INPUT_MEMBER_INPUT: ::aws_smithy_schema::Schema<'static> =
         "input",
         1,
     )
-    .with_traits(&INPUT_MEMBER_INPUT_TRAITS);
+    .with_traits(&INPUT_MEMBER_INPUT__TRAITS);
 pub(crate) static INPUT_MEMBERS: [&::aws_smithy_schema::Schema<'static>; 2] =
     [&INPUT_MEMBER_MODEL_ID, &INPUT_MEMBER_INPUT];
 pub(crate) static INPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -188,6 +188,8 @@ impl CountTokensInput {
     {
         let mut builder = CountTokensInputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(
             &INPUT_SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -197,6 +199,7 @@ impl CountTokensInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("modelId");
                             match {
                                 let x = d.read_string(&INPUT_MEMBER_MODEL_ID)?;
@@ -228,6 +231,7 @@ impl CountTokensInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("input");
                             match crate::types::CountTokensInput::deserialize_schema(d, v)? {
                                 Some(x) => {
@@ -243,11 +247,11 @@ impl CountTokensInput {
                 Ok(())
             },
         )?;
-        if builder.model_id.is_none() {
+        if !seen_0 {
             v.missing("modelId");
             complete = false;
         }
-        if builder.input.is_none() {
+        if !seen_1 {
             v.missing("input");
             complete = false;
         }
@@ -309,7 +313,7 @@ impl CountTokensOutputBuilder {
         })
     }
 }
-static OUTPUT_MEMBER_INPUT_TOKENS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static OUTPUT_MEMBER_INPUT_TOKENS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -332,7 +336,7 @@ static OUTPUT_MEMBER_INPUT_TOKENS: ::aws_smithy_schema::Schema<'static> =
         "inputTokens",
         0,
     )
-    .with_traits(&OUTPUT_MEMBER_INPUT_TOKENS_TRAITS);
+    .with_traits(&OUTPUT_MEMBER_INPUT_TOKENS__TRAITS);
 pub(crate) static OUTPUT_MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] =
     [&OUTPUT_MEMBER_INPUT_TOKENS];
 pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -344,7 +348,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ),
         ::aws_smithy_schema::ShapeType::Structure,
         &OUTPUT_MEMBERS,
-    );
+    )
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "POST",
+        "/model/{modelId}/count-tokens",
+        Some(200),
+    ));
 impl CountTokensOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;
@@ -380,6 +389,7 @@ impl CountTokensOutput {
     {
         let mut builder = CountTokensOutputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &OUTPUT_SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -389,6 +399,7 @@ impl CountTokensOutput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("inputTokens");
                             match {
                                 let x = d.read_integer(&OUTPUT_MEMBER_INPUT_TOKENS)?;
@@ -407,7 +418,7 @@ impl CountTokensOutput {
                 Ok(())
             },
         )?;
-        if builder.input_tokens.is_none() {
+        if !seen_0 {
             v.missing("inputTokens");
             complete = false;
         }

@@ -263,7 +263,7 @@ static INPUT_MEMBER_ACCEPT: ::aws_smithy_schema::Schema<'static> =
         2,
     )
     .with_http_header("Accept");
-static INPUT_MEMBER_MODEL_ID_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_MODEL_ID__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -287,7 +287,7 @@ static INPUT_MEMBER_MODEL_ID: ::aws_smithy_schema::Schema<'static> =
         3,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_MODEL_ID_TRAITS);
+    .with_traits(&INPUT_MEMBER_MODEL_ID__TRAITS);
 static INPUT_MEMBER_TRACE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -450,11 +450,12 @@ impl InvokeModelInput {
     {
         let mut builder = InvokeModelInputBuilder::default();
         let mut complete = true;
+        let mut seen_3 = false;
         d.read_struct(&INPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
 Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("body"); match { let x = d.read_blob(&INPUT_MEMBER_BODY)?; v.length("", true, x.as_ref().len(), Some(0u64), Some(25000000u64)); Some(x) } { Some(x) => { builder.body = Some(x); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("contentType"); match { let x = d.read_string(&INPUT_MEMBER_CONTENT_TYPE)?;  Some(x) } { Some(x) => { builder.content_type = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("accept"); match { let x = d.read_string(&INPUT_MEMBER_ACCEPT)?;  Some(x) } { Some(x) => { builder.accept = Some(x); } None => complete = false } v.leave(); } }
-Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("modelId"); match { let x = d.read_string(&INPUT_MEMBER_MODEL_ID)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:(([0-9]{12}:custom-model/[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}/[a-z0-9]{12})|(:foundation-model/[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.:]?[a-z0-9-]{1,63}))|([0-9]{12}:imported-model/[a-z0-9]{12})|([0-9]{12}:provisioned-model/[a-z0-9]{12})|([0-9]{12}:custom-model-deployment/[a-z0-9]{12})|([0-9]{12}:(inference-profile|application-inference-profile)/[a-zA-Z0-9-:.]+)))|([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.:]?[a-z0-9-]{1,63}))|(([0-9a-zA-Z][_-]?)+)|([a-zA-Z0-9-:.]+)$|(^(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:prompt/[0-9a-zA-Z]{10}(?::[0-9]{1,5})?))$|(^arn:aws:sagemaker:[a-z0-9-]+:[0-9]{12}:endpoint/[a-zA-Z0-9-]+$)|(^arn:aws(-[^:]+)?:bedrock:([0-9a-z-]{1,20}):([0-9]{12}):(default-)?prompt-router/[a-zA-Z0-9-:.]+$)"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.model_id = Some(x); } None => complete = false } v.leave(); } }
+Some(3) => { if d.is_null() { d.read_null()?; } else { seen_3 = true; v.enter("modelId"); match { let x = d.read_string(&INPUT_MEMBER_MODEL_ID)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:(([0-9]{12}:custom-model/[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}/[a-z0-9]{12})|(:foundation-model/[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.:]?[a-z0-9-]{1,63}))|([0-9]{12}:imported-model/[a-z0-9]{12})|([0-9]{12}:provisioned-model/[a-z0-9]{12})|([0-9]{12}:custom-model-deployment/[a-z0-9]{12})|([0-9]{12}:(inference-profile|application-inference-profile)/[a-zA-Z0-9-:.]+)))|([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.:]?[a-z0-9-]{1,63}))|(([0-9a-zA-Z][_-]?)+)|([a-zA-Z0-9-:.]+)$|(^(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:prompt/[0-9a-zA-Z]{10}(?::[0-9]{1,5})?))$|(^arn:aws:sagemaker:[a-z0-9-]+:[0-9]{12}:endpoint/[a-zA-Z0-9-]+$)|(^arn:aws(-[^:]+)?:bedrock:([0-9a-z-]{1,20}):([0-9]{12}):(default-)?prompt-router/[a-zA-Z0-9-:.]+$)"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.model_id = Some(x); } None => complete = false } v.leave(); } }
 Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("trace"); match { let x = crate::types::Trace::from(d.read_string(&INPUT_MEMBER_TRACE)?.as_str()); if let crate::types::Trace::Unknown(raw) = &x { v.enum_value(raw, crate::types::Trace::values()); } Some(x) } { Some(x) => { builder.trace = Some(x); } None => complete = false } v.leave(); } }
 Some(5) => { if d.is_null() { d.read_null()?; } else { v.enter("guardrailIdentifier"); match { let x = d.read_string(&INPUT_MEMBER_GUARDRAIL_IDENTIFIER)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(|([a-z0-9]+)|(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+))"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.guardrail_identifier = Some(x); } None => complete = false } v.leave(); } }
 Some(6) => { if d.is_null() { d.read_null()?; } else { v.enter("guardrailVersion"); match { let x = d.read_string(&INPUT_MEMBER_GUARDRAIL_VERSION)?; { static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(|([1-9][0-9]{0,7})|(DRAFT))"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.guardrail_version = Some(x); } None => complete = false } v.leave(); } }
@@ -462,7 +463,7 @@ Some(7) => { if d.is_null() { d.read_null()?; } else { v.enter("performanceConfi
 Some(8) => { if d.is_null() { d.read_null()?; } else { v.enter("serviceTier"); match { let x = crate::types::ServiceTierType::from(d.read_string(&INPUT_MEMBER_SERVICE_TIER)?.as_str()); if let crate::types::ServiceTierType::Unknown(raw) = &x { v.enum_value(raw, crate::types::ServiceTierType::values()); } Some(x) } { Some(x) => { builder.service_tier = Some(x); } None => complete = false } v.leave(); } }
 Some(9) => { if d.is_null() { d.read_null()?; } else { v.enter("requestMetadata"); match { let x = d.read_string(&INPUT_MEMBER_REQUEST_METADATA)?; v.length(x.as_str(), true, x.chars().count(), Some(0u64), Some(8500u64)); Some(x) } { Some(x) => { builder.request_metadata = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.model_id.is_none() {
+        if !seen_3 {
             v.missing("modelId");
             complete = false;
         }
@@ -590,7 +591,7 @@ impl InvokeModelOutputBuilder {
         })
     }
 }
-static OUTPUT_MEMBER_BODY_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static OUTPUT_MEMBER_BODY__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -615,8 +616,8 @@ static OUTPUT_MEMBER_BODY: ::aws_smithy_schema::Schema<'static> =
     )
     .with_http_payload()
     .with_sensitive()
-    .with_traits(&OUTPUT_MEMBER_BODY_TRAITS);
-static OUTPUT_MEMBER_CONTENT_TYPE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&OUTPUT_MEMBER_BODY__TRAITS);
+static OUTPUT_MEMBER_CONTENT_TYPE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -640,7 +641,7 @@ static OUTPUT_MEMBER_CONTENT_TYPE: ::aws_smithy_schema::Schema<'static> =
         1,
     )
     .with_http_header("Content-Type")
-    .with_traits(&OUTPUT_MEMBER_CONTENT_TYPE_TRAITS);
+    .with_traits(&OUTPUT_MEMBER_CONTENT_TYPE__TRAITS);
 static OUTPUT_MEMBER_PERFORMANCE_CONFIG_LATENCY: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -680,7 +681,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ),
         ::aws_smithy_schema::ShapeType::Structure,
         &OUTPUT_MEMBERS,
-    );
+    )
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "POST",
+        "/model/{modelId}/invoke",
+        Some(200),
+    ));
 impl InvokeModelOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;
@@ -726,6 +732,8 @@ impl InvokeModelOutput {
     {
         let mut builder = InvokeModelOutputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(
             &OUTPUT_SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -735,6 +743,7 @@ impl InvokeModelOutput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("body");
                             match {
                                 let x = d.read_blob(&OUTPUT_MEMBER_BODY)?;
@@ -753,6 +762,7 @@ impl InvokeModelOutput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("contentType");
                             match {
                                 let x = d.read_string(&OUTPUT_MEMBER_CONTENT_TYPE)?;
@@ -819,11 +829,11 @@ impl InvokeModelOutput {
                 Ok(())
             },
         )?;
-        if builder.body.is_none() {
+        if !seen_0 {
             v.missing("body");
             complete = false;
         }
-        if builder.content_type.is_none() {
+        if !seen_1 {
             v.missing("contentType");
             complete = false;
         }

@@ -168,7 +168,7 @@ static MEMBER_GUARDRAIL_ARN: ::aws_smithy_schema::Schema<'static> =
         "guardrailArn",
         2,
     );
-static MEMBER_GUARDRAIL_ORIGIN_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_GUARDRAIL_ORIGIN__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailOriginList$member",
@@ -190,7 +190,7 @@ static MEMBER_GUARDRAIL_ORIGIN: ::aws_smithy_schema::Schema<'static> =
         "guardrailOrigin",
         3,
     )
-    .with_list_member(&MEMBER_GUARDRAIL_ORIGIN_MEMBER);
+    .with_list_member(&MEMBER_GUARDRAIL_ORIGIN__MEMBER);
 static MEMBER_GUARDRAIL_OWNERSHIP: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -247,7 +247,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for AppliedGuardrailDetails 
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_string(&MEMBER_GUARDRAIL_ORIGIN_MEMBER, item.as_str())?;
+                        ser.write_string(&MEMBER_GUARDRAIL_ORIGIN__MEMBER, item.as_str())?;
                     }
                     Ok(())
                 },
@@ -278,7 +278,7 @@ impl AppliedGuardrailDetails {
 Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("guardrailId"); match { let x = d.read_string(&MEMBER_GUARDRAIL_ID)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("([a-z0-9]+)"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.guardrail_id = Some(x); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("guardrailVersion"); match { let x = d.read_string(&MEMBER_GUARDRAIL_VERSION)?; { static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(|([1-9][0-9]{0,7})|(DRAFT))"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.guardrail_version = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("guardrailArn"); match { let x = d.read_string(&MEMBER_GUARDRAIL_ARN)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+)"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.guardrail_arn = Some(x); } None => complete = false } v.leave(); } }
-Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("guardrailOrigin"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_GUARDRAIL_ORIGIN, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = crate::types::GuardrailOrigin::from(d.read_string(&MEMBER_GUARDRAIL_ORIGIN_MEMBER)?.as_str()); if let crate::types::GuardrailOrigin::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailOrigin::values()); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.guardrail_origin = Some(x); } None => complete = false } v.leave(); } }
+Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("guardrailOrigin"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_GUARDRAIL_ORIGIN, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = crate::types::GuardrailOrigin::from(d.read_string(&MEMBER_GUARDRAIL_ORIGIN__MEMBER)?.as_str()); if let crate::types::GuardrailOrigin::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailOrigin::values()); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.guardrail_origin = Some(x); } None => complete = false } v.leave(); } }
 Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("guardrailOwnership"); match { let x = crate::types::GuardrailOwnership::from(d.read_string(&MEMBER_GUARDRAIL_OWNERSHIP)?.as_str()); if let crate::types::GuardrailOwnership::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailOwnership::values()); } Some(x) } { Some(x) => { builder.guardrail_ownership = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
         if !complete {

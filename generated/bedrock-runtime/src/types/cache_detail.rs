@@ -71,7 +71,7 @@ impl CacheDetailBuilder {
         })
     }
 }
-static MEMBER_TTL_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_TTL__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -93,8 +93,8 @@ static MEMBER_TTL: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::S
     "ttl",
     0,
 )
-.with_traits(&MEMBER_TTL_TRAITS);
-static MEMBER_INPUT_TOKENS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+.with_traits(&MEMBER_TTL__TRAITS);
+static MEMBER_INPUT_TOKENS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -117,7 +117,7 @@ static MEMBER_INPUT_TOKENS: ::aws_smithy_schema::Schema<'static> =
         "inputTokens",
         1,
     )
-    .with_traits(&MEMBER_INPUT_TOKENS_TRAITS);
+    .with_traits(&MEMBER_INPUT_TOKENS__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 2] =
     [&MEMBER_TTL, &MEMBER_INPUT_TOKENS];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -169,6 +169,8 @@ impl CacheDetail {
     {
         let mut builder = CacheDetailBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -178,6 +180,7 @@ impl CacheDetail {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("ttl");
                             match {
                                 let x = crate::types::CacheTtl::from(
@@ -200,6 +203,7 @@ impl CacheDetail {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("inputTokens");
                             match {
                                 let x = d.read_integer(&MEMBER_INPUT_TOKENS)?;
@@ -219,11 +223,11 @@ impl CacheDetail {
                 Ok(())
             },
         )?;
-        if builder.ttl.is_none() {
+        if !seen_0 {
             v.missing("ttl");
             complete = false;
         }
-        if builder.input_tokens.is_none() {
+        if !seen_1 {
             v.missing("inputTokens");
             complete = false;
         }

@@ -75,7 +75,7 @@ impl CachePointBlockBuilder {
         })
     }
 }
-static MEMBER_TYPE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_TYPE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -97,7 +97,7 @@ static MEMBER_TYPE: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "type",
     0,
 )
-.with_traits(&MEMBER_TYPE_TRAITS);
+.with_traits(&MEMBER_TYPE__TRAITS);
 static MEMBER_TTL: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(
     ::aws_smithy_schema::ShapeId::from_parts(
         "com.amazonaws.bedrockruntime#CachePointBlock$ttl",
@@ -157,6 +157,7 @@ impl CachePointBlock {
     {
         let mut builder = CachePointBlockBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -166,6 +167,7 @@ impl CachePointBlock {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("type");
                             match {
                                 let x = crate::types::CachePointType::from(
@@ -211,7 +213,7 @@ impl CachePointBlock {
                 Ok(())
             },
         )?;
-        if builder.r#type.is_none() {
+        if !seen_0 {
             v.missing("type");
             complete = false;
         }

@@ -128,7 +128,7 @@ static MEMBER_SOURCE: ::aws_smithy_schema::Schema<'static> =
         "source",
         1,
     );
-static MEMBER_SOURCE_CONTENT_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_SOURCE_CONTENT__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#CitationSourceContentList$member",
@@ -150,7 +150,7 @@ static MEMBER_SOURCE_CONTENT: ::aws_smithy_schema::Schema<'static> =
         "sourceContent",
         2,
     )
-    .with_list_member(&MEMBER_SOURCE_CONTENT_MEMBER);
+    .with_list_member(&MEMBER_SOURCE_CONTENT__MEMBER);
 static MEMBER_LOCATION: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -203,7 +203,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for Citation {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_SOURCE_CONTENT_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_SOURCE_CONTENT__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -233,7 +233,7 @@ impl Citation {
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
 Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("title"); match { let x = d.read_string(&MEMBER_TITLE)?;  Some(x) } { Some(x) => { builder.title = Some(x); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("source"); match { let x = d.read_string(&MEMBER_SOURCE)?;  Some(x) } { Some(x) => { builder.source = Some(x); } None => complete = false } v.leave(); } }
-Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("sourceContent"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_SOURCE_CONTENT, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::CitationSourceContent::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.source_content = Some(x); } None => complete = false } v.leave(); } }
+Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("sourceContent"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_SOURCE_CONTENT, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::CitationSourceContent::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.source_content = Some(x); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("location"); match crate::types::CitationLocation::deserialize_schema(d, v)? { Some(x) => { builder.location = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
         if !complete {

@@ -57,7 +57,7 @@ impl CitationsConfigBuilder {
         })
     }
 }
-static MEMBER_ENABLED_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_ENABLED__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -80,7 +80,7 @@ static MEMBER_ENABLED: ::aws_smithy_schema::Schema<'static> =
         "enabled",
         0,
     )
-    .with_traits(&MEMBER_ENABLED_TRAITS);
+    .with_traits(&MEMBER_ENABLED__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] = [&MEMBER_ENABLED];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_struct(
@@ -127,6 +127,7 @@ impl CitationsConfig {
     {
         let mut builder = CitationsConfigBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -136,6 +137,7 @@ impl CitationsConfig {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("enabled");
                             match {
                                 let x = d.read_boolean(&MEMBER_ENABLED)?;
@@ -154,7 +156,7 @@ impl CitationsConfig {
                 Ok(())
             },
         )?;
-        if builder.enabled.is_none() {
+        if !seen_0 {
             v.missing("enabled");
             complete = false;
         }

@@ -78,7 +78,7 @@ impl CitationsContentBlockBuilder {
         }
     }
 }
-static MEMBER_CONTENT_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_CONTENT__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#CitationGeneratedContentList$member",
@@ -100,8 +100,8 @@ static MEMBER_CONTENT: ::aws_smithy_schema::Schema<'static> =
         "content",
         0,
     )
-    .with_list_member(&MEMBER_CONTENT_MEMBER);
-static MEMBER_CITATIONS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+    .with_list_member(&MEMBER_CONTENT__MEMBER);
+static MEMBER_CITATIONS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#Citations$member",
@@ -123,7 +123,7 @@ static MEMBER_CITATIONS: ::aws_smithy_schema::Schema<'static> =
         "citations",
         1,
     )
-    .with_list_member(&MEMBER_CITATIONS_MEMBER);
+    .with_list_member(&MEMBER_CITATIONS__MEMBER);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 2] =
     [&MEMBER_CONTENT, &MEMBER_CITATIONS];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -155,7 +155,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for CitationsContentBlock {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_CONTENT_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_CONTENT__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -167,7 +167,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for CitationsContentBlock {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_CITATIONS_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_CITATIONS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -192,8 +192,8 @@ impl CitationsContentBlock {
         let mut builder = CitationsContentBlockBuilder::default();
         let mut complete = true;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("content"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CONTENT, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::CitationGeneratedContent::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.content = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("citations"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CITATIONS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Citation::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.citations = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("content"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CONTENT, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::CitationGeneratedContent::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.content = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("citations"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CITATIONS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Citation::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.citations = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
         if !complete {
             return Ok(None);

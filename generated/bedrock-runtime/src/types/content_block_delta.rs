@@ -54,7 +54,7 @@ static MEMBER_TOOL_USE: ::aws_smithy_schema::Schema<'static> =
         "toolUse",
         1,
     );
-static MEMBER_TOOL_RESULT_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_TOOL_RESULT__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#ToolResultBlocksDelta$member",
@@ -76,7 +76,7 @@ static MEMBER_TOOL_RESULT: ::aws_smithy_schema::Schema<'static> =
         "toolResult",
         2,
     )
-    .with_list_member(&MEMBER_TOOL_RESULT_MEMBER);
+    .with_list_member(&MEMBER_TOOL_RESULT__MEMBER);
 static MEMBER_REASONING_CONTENT: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -154,7 +154,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ContentBlockDelta {
                     val.len(),
                     &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                         for item in val.iter() {
-                            ser.write_struct(&MEMBER_TOOL_RESULT_MEMBER, item)?;
+                            ser.write_struct(&MEMBER_TOOL_RESULT__MEMBER, item)?;
                         }
                         Ok(())
                     },
@@ -191,7 +191,7 @@ impl ContentBlockDelta {
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
 Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("text"); match { let x = d.read_string(&MEMBER_TEXT)?;  Some(x) } { Some(x) => { value = Some(Self::Text(x)); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("toolUse"); match crate::types::ToolUseBlockDelta::deserialize_schema(d, v)? { Some(x) => { value = Some(Self::ToolUse(x)); } None => complete = false } v.leave(); } }
-Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("toolResult"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_TOOL_RESULT, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::ToolResultBlockDelta::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { value = Some(Self::ToolResult(x)); } None => complete = false } v.leave(); } }
+Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("toolResult"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_TOOL_RESULT, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::ToolResultBlockDelta::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { value = Some(Self::ToolResult(x)); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("reasoningContent"); match crate::types::ReasoningContentBlockDelta::deserialize_schema(d, v)? { Some(x) => { value = Some(Self::ReasoningContent(x)); } None => complete = false } v.leave(); } }
 Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("citation"); match crate::types::CitationsDelta::deserialize_schema(d, v)? { Some(x) => { value = Some(Self::Citation(x)); } None => complete = false } v.leave(); } }
 Some(5) => { if d.is_null() { d.read_null()?; } else { v.enter("image"); match crate::types::ImageBlockDelta::deserialize_schema(d, v)? { Some(x) => { value = Some(Self::Image(x)); } None => complete = false } v.leave(); } }

@@ -83,7 +83,7 @@ impl ContentBlockDeltaEventBuilder {
         })
     }
 }
-static MEMBER_DELTA_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_DELTA__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -106,8 +106,8 @@ static MEMBER_DELTA: ::aws_smithy_schema::Schema<'static> =
         "delta",
         0,
     )
-    .with_traits(&MEMBER_DELTA_TRAITS);
-static MEMBER_CONTENT_BLOCK_INDEX_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_DELTA__TRAITS);
+static MEMBER_CONTENT_BLOCK_INDEX__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -130,7 +130,7 @@ static MEMBER_CONTENT_BLOCK_INDEX: ::aws_smithy_schema::Schema<'static> =
         "contentBlockIndex",
         1,
     )
-    .with_traits(&MEMBER_CONTENT_BLOCK_INDEX_TRAITS);
+    .with_traits(&MEMBER_CONTENT_BLOCK_INDEX__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 2] =
     [&MEMBER_DELTA, &MEMBER_CONTENT_BLOCK_INDEX];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -182,6 +182,8 @@ impl ContentBlockDeltaEvent {
     {
         let mut builder = ContentBlockDeltaEventBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -191,6 +193,7 @@ impl ContentBlockDeltaEvent {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("delta");
                             match crate::types::ContentBlockDelta::deserialize_schema(d, v)? {
                                 Some(x) => {
@@ -205,6 +208,7 @@ impl ContentBlockDeltaEvent {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("contentBlockIndex");
                             match {
                                 let x = d.read_integer(&MEMBER_CONTENT_BLOCK_INDEX)?;
@@ -224,11 +228,11 @@ impl ContentBlockDeltaEvent {
                 Ok(())
             },
         )?;
-        if builder.delta.is_none() {
+        if !seen_0 {
             v.missing("delta");
             complete = false;
         }
-        if builder.content_block_index.is_none() {
+        if !seen_1 {
             v.missing("contentBlockIndex");
             complete = false;
         }

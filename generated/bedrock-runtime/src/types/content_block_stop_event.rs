@@ -57,7 +57,7 @@ impl ContentBlockStopEventBuilder {
         })
     }
 }
-static MEMBER_CONTENT_BLOCK_INDEX_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_CONTENT_BLOCK_INDEX__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -80,7 +80,7 @@ static MEMBER_CONTENT_BLOCK_INDEX: ::aws_smithy_schema::Schema<'static> =
         "contentBlockIndex",
         0,
     )
-    .with_traits(&MEMBER_CONTENT_BLOCK_INDEX_TRAITS);
+    .with_traits(&MEMBER_CONTENT_BLOCK_INDEX__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] =
     [&MEMBER_CONTENT_BLOCK_INDEX];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -128,6 +128,7 @@ impl ContentBlockStopEvent {
     {
         let mut builder = ContentBlockStopEventBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -137,6 +138,7 @@ impl ContentBlockStopEvent {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("contentBlockIndex");
                             match {
                                 let x = d.read_integer(&MEMBER_CONTENT_BLOCK_INDEX)?;
@@ -156,7 +158,7 @@ impl ContentBlockStopEvent {
                 Ok(())
             },
         )?;
-        if builder.content_block_index.is_none() {
+        if !seen_0 {
             v.missing("contentBlockIndex");
             complete = false;
         }

@@ -57,7 +57,7 @@ impl ConverseMetricsBuilder {
         })
     }
 }
-static MEMBER_LATENCY_MS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_LATENCY_MS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -80,7 +80,7 @@ static MEMBER_LATENCY_MS: ::aws_smithy_schema::Schema<'static> =
         "latencyMs",
         0,
     )
-    .with_traits(&MEMBER_LATENCY_MS_TRAITS);
+    .with_traits(&MEMBER_LATENCY_MS__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] = [&MEMBER_LATENCY_MS];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_struct(
@@ -127,6 +127,7 @@ impl ConverseMetrics {
     {
         let mut builder = ConverseMetricsBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -136,6 +137,7 @@ impl ConverseMetrics {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("latencyMs");
                             match {
                                 let x = d.read_long(&MEMBER_LATENCY_MS)?;
@@ -154,7 +156,7 @@ impl ConverseMetrics {
                 Ok(())
             },
         )?;
-        if builder.latency_ms.is_none() {
+        if !seen_0 {
             v.missing("latencyMs");
             complete = false;
         }

@@ -147,7 +147,7 @@ impl ConverseStreamMetadataEventBuilder {
         })
     }
 }
-static MEMBER_USAGE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_USAGE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -170,8 +170,8 @@ static MEMBER_USAGE: ::aws_smithy_schema::Schema<'static> =
         "usage",
         0,
     )
-    .with_traits(&MEMBER_USAGE_TRAITS);
-static MEMBER_METRICS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_USAGE__TRAITS);
+static MEMBER_METRICS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -194,7 +194,7 @@ static MEMBER_METRICS: ::aws_smithy_schema::Schema<'static> =
         "metrics",
         1,
     )
-    .with_traits(&MEMBER_METRICS_TRAITS);
+    .with_traits(&MEMBER_METRICS__TRAITS);
 static MEMBER_TRACE: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(
     ::aws_smithy_schema::ShapeId::from_parts(
         "com.amazonaws.bedrockruntime#ConverseStreamMetadataEvent$trace",
@@ -292,6 +292,8 @@ impl ConverseStreamMetadataEvent {
     {
         let mut builder = ConverseStreamMetadataEventBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -301,6 +303,7 @@ impl ConverseStreamMetadataEvent {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("usage");
                             match crate::types::TokenUsage::deserialize_schema(d, v)? {
                                 Some(x) => {
@@ -315,6 +318,7 @@ impl ConverseStreamMetadataEvent {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("metrics");
                             match crate::types::ConverseStreamMetrics::deserialize_schema(d, v)? {
                                 Some(x) => {
@@ -373,11 +377,11 @@ impl ConverseStreamMetadataEvent {
                 Ok(())
             },
         )?;
-        if builder.usage.is_none() {
+        if !seen_0 {
             v.missing("usage");
             complete = false;
         }
-        if builder.metrics.is_none() {
+        if !seen_1 {
             v.missing("metrics");
             complete = false;
         }

@@ -122,7 +122,7 @@ impl ConverseTokensRequestBuilder {
         }
     }
 }
-static MEMBER_MESSAGES_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_MESSAGES__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#Messages$member",
@@ -144,8 +144,8 @@ static MEMBER_MESSAGES: ::aws_smithy_schema::Schema<'static> =
         "messages",
         0,
     )
-    .with_list_member(&MEMBER_MESSAGES_MEMBER);
-static MEMBER_SYSTEM_MEMBER: ::aws_smithy_schema::Schema<'static> =
+    .with_list_member(&MEMBER_MESSAGES__MEMBER);
+static MEMBER_SYSTEM__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#SystemContentBlocks$member",
@@ -167,7 +167,7 @@ static MEMBER_SYSTEM: ::aws_smithy_schema::Schema<'static> =
         "system",
         1,
     )
-    .with_list_member(&MEMBER_SYSTEM_MEMBER);
+    .with_list_member(&MEMBER_SYSTEM__MEMBER);
 static MEMBER_TOOL_CONFIG: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -225,7 +225,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ConverseTokensRequest {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_MESSAGES_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_MESSAGES__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -237,7 +237,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ConverseTokensRequest {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_SYSTEM_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_SYSTEM__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -268,8 +268,8 @@ impl ConverseTokensRequest {
         let mut builder = ConverseTokensRequestBuilder::default();
         let mut complete = true;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("messages"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_MESSAGES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Message::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.messages = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("system"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_SYSTEM, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::SystemContentBlock::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.system = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("messages"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_MESSAGES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Message::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.messages = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("system"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_SYSTEM, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::SystemContentBlock::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.system = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("toolConfig"); match crate::types::ToolConfiguration::deserialize_schema(d, v)? { Some(x) => { builder.tool_config = Some(x); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("additionalModelRequestFields"); match { let x = d.read_document(&MEMBER_ADDITIONAL_MODEL_REQUEST_FIELDS)?;  Some(x) } { Some(x) => { builder.additional_model_request_fields = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;

@@ -151,7 +151,7 @@ static MEMBER_FORMAT: ::aws_smithy_schema::Schema<'static> =
         "format",
         0,
     );
-static MEMBER_NAME_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_NAME__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -173,8 +173,8 @@ static MEMBER_NAME: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "name",
     1,
 )
-.with_traits(&MEMBER_NAME_TRAITS);
-static MEMBER_SOURCE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+.with_traits(&MEMBER_NAME__TRAITS);
+static MEMBER_SOURCE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -197,7 +197,7 @@ static MEMBER_SOURCE: ::aws_smithy_schema::Schema<'static> =
         "source",
         2,
     )
-    .with_traits(&MEMBER_SOURCE_TRAITS);
+    .with_traits(&MEMBER_SOURCE__TRAITS);
 static MEMBER_CONTEXT: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -285,6 +285,8 @@ impl DocumentBlock {
     {
         let mut builder = DocumentBlockBuilder::default();
         let mut complete = true;
+        let mut seen_1 = false;
+        let mut seen_2 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -316,6 +318,7 @@ impl DocumentBlock {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("name");
                             match {
                                 let x = d.read_string(&MEMBER_NAME)?;
@@ -340,6 +343,7 @@ impl DocumentBlock {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_2 = true;
                             v.enter("source");
                             match crate::types::DocumentSource::deserialize_schema(d, v)? {
                                 Some(x) => {
@@ -386,11 +390,11 @@ impl DocumentBlock {
                 Ok(())
             },
         )?;
-        if builder.name.is_none() {
+        if !seen_1 {
             v.missing("name");
             complete = false;
         }
-        if builder.source.is_none() {
+        if !seen_2 {
             v.missing("source");
             complete = false;
         }

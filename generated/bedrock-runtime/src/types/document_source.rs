@@ -55,7 +55,7 @@ static MEMBER_TEXT: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "text",
     2,
 );
-static MEMBER_CONTENT_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_CONTENT__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#DocumentContentBlocks$member",
@@ -77,7 +77,7 @@ static MEMBER_CONTENT: ::aws_smithy_schema::Schema<'static> =
         "content",
         3,
     )
-    .with_list_member(&MEMBER_CONTENT_MEMBER);
+    .with_list_member(&MEMBER_CONTENT__MEMBER);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 4] = [
     &MEMBER_BYTES,
     &MEMBER_S3_LOCATION,
@@ -123,7 +123,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for DocumentSource {
                     val.len(),
                     &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                         for item in val.iter() {
-                            ser.write_struct(&MEMBER_CONTENT_MEMBER, item)?;
+                            ser.write_struct(&MEMBER_CONTENT__MEMBER, item)?;
                         }
                         Ok(())
                     },
@@ -152,7 +152,7 @@ impl DocumentSource {
 Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("bytes"); match { let x = d.read_blob(&MEMBER_BYTES)?; v.length("", false, x.as_ref().len(), Some(1u64), None); Some(x) } { Some(x) => { value = Some(Self::Bytes(x)); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("s3Location"); match crate::types::S3Location::deserialize_schema(d, v)? { Some(x) => { value = Some(Self::S3Location(x)); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("text"); match { let x = d.read_string(&MEMBER_TEXT)?;  Some(x) } { Some(x) => { value = Some(Self::Text(x)); } None => complete = false } v.leave(); } }
-Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("content"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CONTENT, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::DocumentContentBlock::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { value = Some(Self::Content(x)); } None => complete = false } v.leave(); } }
+Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("content"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CONTENT, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::DocumentContentBlock::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { value = Some(Self::Content(x)); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
         if value.is_none() && complete {
             v.missing_union();

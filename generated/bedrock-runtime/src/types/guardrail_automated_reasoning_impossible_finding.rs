@@ -115,7 +115,7 @@ static MEMBER_TRANSLATION: ::aws_smithy_schema::Schema<'static> =
         "translation",
         0,
     );
-static MEMBER_CONTRADICTING_RULES_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_CONTRADICTING_RULES__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningRuleList$member",
@@ -126,7 +126,7 @@ static MEMBER_CONTRADICTING_RULES_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static MEMBER_CONTRADICTING_RULES: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(::aws_smithy_schema::ShapeId::from_parts("com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningImpossibleFinding$contradictingRules", "com.amazonaws.bedrockruntime", "GuardrailAutomatedReasoningImpossibleFinding"), ::aws_smithy_schema::ShapeType::List, "contradictingRules", 1).with_list_member(&MEMBER_CONTRADICTING_RULES_MEMBER);
+static MEMBER_CONTRADICTING_RULES: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(::aws_smithy_schema::ShapeId::from_parts("com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningImpossibleFinding$contradictingRules", "com.amazonaws.bedrockruntime", "GuardrailAutomatedReasoningImpossibleFinding"), ::aws_smithy_schema::ShapeType::List, "contradictingRules", 1).with_list_member(&MEMBER_CONTRADICTING_RULES__MEMBER);
 static MEMBER_LOGIC_WARNING: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -177,7 +177,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_CONTRADICTING_RULES_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_CONTRADICTING_RULES__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -206,7 +206,7 @@ impl GuardrailAutomatedReasoningImpossibleFinding {
         let mut complete = true;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
 Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("translation"); match crate::types::GuardrailAutomatedReasoningTranslation::deserialize_schema(d, v)? { Some(x) => { builder.translation = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("contradictingRules"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CONTRADICTING_RULES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningRule::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.contradicting_rules = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("contradictingRules"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CONTRADICTING_RULES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningRule::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.contradicting_rules = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("logicWarning"); match crate::types::GuardrailAutomatedReasoningLogicWarning::deserialize_schema(d, v)? { Some(x) => { builder.logic_warning = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
         if !complete {

@@ -121,7 +121,7 @@ static MEMBER_TYPE: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "type",
     0,
 );
-static MEMBER_PREMISES_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_PREMISES__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningStatementList$member",
@@ -143,8 +143,8 @@ static MEMBER_PREMISES: ::aws_smithy_schema::Schema<'static> =
         "premises",
         1,
     )
-    .with_list_member(&MEMBER_PREMISES_MEMBER);
-static MEMBER_CLAIMS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+    .with_list_member(&MEMBER_PREMISES__MEMBER);
+static MEMBER_CLAIMS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningStatementList$member",
@@ -166,7 +166,7 @@ static MEMBER_CLAIMS: ::aws_smithy_schema::Schema<'static> =
         "claims",
         2,
     )
-    .with_list_member(&MEMBER_CLAIMS_MEMBER);
+    .with_list_member(&MEMBER_CLAIMS__MEMBER);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 3] =
     [&MEMBER_TYPE, &MEMBER_PREMISES, &MEMBER_CLAIMS];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -201,7 +201,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GuardrailAutomatedReason
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_PREMISES_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_PREMISES__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -213,7 +213,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GuardrailAutomatedReason
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_CLAIMS_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_CLAIMS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -239,8 +239,8 @@ impl GuardrailAutomatedReasoningLogicWarning {
         let mut complete = true;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
 Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("type"); match { let x = crate::types::GuardrailAutomatedReasoningLogicWarningType::from(d.read_string(&MEMBER_TYPE)?.as_str()); if let crate::types::GuardrailAutomatedReasoningLogicWarningType::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailAutomatedReasoningLogicWarningType::values()); } Some(x) } { Some(x) => { builder.r#type = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("premises"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_PREMISES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningStatement::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.premises = Some(x); } None => complete = false } v.leave(); } }
-Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("claims"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CLAIMS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningStatement::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.claims = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("premises"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_PREMISES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningStatement::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.premises = Some(x); } None => complete = false } v.leave(); } }
+Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("claims"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CLAIMS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningStatement::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.claims = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
         if !complete {
             return Ok(None);

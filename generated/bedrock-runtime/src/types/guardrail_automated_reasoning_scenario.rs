@@ -62,7 +62,7 @@ impl GuardrailAutomatedReasoningScenarioBuilder {
         }
     }
 }
-static MEMBER_STATEMENTS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_STATEMENTS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningStatementList$member",
@@ -84,7 +84,7 @@ static MEMBER_STATEMENTS: ::aws_smithy_schema::Schema<'static> =
         "statements",
         0,
     )
-    .with_list_member(&MEMBER_STATEMENTS_MEMBER);
+    .with_list_member(&MEMBER_STATEMENTS__MEMBER);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] = [&MEMBER_STATEMENTS];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_struct(
@@ -115,7 +115,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GuardrailAutomatedReason
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_STATEMENTS_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_STATEMENTS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -140,7 +140,7 @@ impl GuardrailAutomatedReasoningScenario {
         let mut builder = GuardrailAutomatedReasoningScenarioBuilder::default();
         let mut complete = true;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("statements"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_STATEMENTS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningStatement::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.statements = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("statements"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_STATEMENTS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningStatement::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.statements = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
         if !complete {
             return Ok(None);

@@ -162,7 +162,7 @@ impl GuardrailAutomatedReasoningTranslationBuilder {
         }
     }
 }
-static MEMBER_PREMISES_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_PREMISES__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningStatementList$member",
@@ -184,8 +184,8 @@ static MEMBER_PREMISES: ::aws_smithy_schema::Schema<'static> =
         "premises",
         0,
     )
-    .with_list_member(&MEMBER_PREMISES_MEMBER);
-static MEMBER_CLAIMS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+    .with_list_member(&MEMBER_PREMISES__MEMBER);
+static MEMBER_CLAIMS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningStatementList$member",
@@ -207,8 +207,8 @@ static MEMBER_CLAIMS: ::aws_smithy_schema::Schema<'static> =
         "claims",
         1,
     )
-    .with_list_member(&MEMBER_CLAIMS_MEMBER);
-static MEMBER_UNTRANSLATED_PREMISES_MEMBER: ::aws_smithy_schema::Schema<'static> =
+    .with_list_member(&MEMBER_CLAIMS__MEMBER);
+static MEMBER_UNTRANSLATED_PREMISES__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningInputTextReferenceList$member",
@@ -219,8 +219,8 @@ static MEMBER_UNTRANSLATED_PREMISES_MEMBER: ::aws_smithy_schema::Schema<'static>
         "member",
         0,
     );
-static MEMBER_UNTRANSLATED_PREMISES: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(::aws_smithy_schema::ShapeId::from_parts("com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningTranslation$untranslatedPremises", "com.amazonaws.bedrockruntime", "GuardrailAutomatedReasoningTranslation"), ::aws_smithy_schema::ShapeType::List, "untranslatedPremises", 2).with_list_member(&MEMBER_UNTRANSLATED_PREMISES_MEMBER);
-static MEMBER_UNTRANSLATED_CLAIMS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_UNTRANSLATED_PREMISES: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(::aws_smithy_schema::ShapeId::from_parts("com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningTranslation$untranslatedPremises", "com.amazonaws.bedrockruntime", "GuardrailAutomatedReasoningTranslation"), ::aws_smithy_schema::ShapeType::List, "untranslatedPremises", 2).with_list_member(&MEMBER_UNTRANSLATED_PREMISES__MEMBER);
+static MEMBER_UNTRANSLATED_CLAIMS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningInputTextReferenceList$member",
@@ -231,7 +231,7 @@ static MEMBER_UNTRANSLATED_CLAIMS_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static MEMBER_UNTRANSLATED_CLAIMS: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(::aws_smithy_schema::ShapeId::from_parts("com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningTranslation$untranslatedClaims", "com.amazonaws.bedrockruntime", "GuardrailAutomatedReasoningTranslation"), ::aws_smithy_schema::ShapeType::List, "untranslatedClaims", 3).with_list_member(&MEMBER_UNTRANSLATED_CLAIMS_MEMBER);
+static MEMBER_UNTRANSLATED_CLAIMS: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(::aws_smithy_schema::ShapeId::from_parts("com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningTranslation$untranslatedClaims", "com.amazonaws.bedrockruntime", "GuardrailAutomatedReasoningTranslation"), ::aws_smithy_schema::ShapeType::List, "untranslatedClaims", 3).with_list_member(&MEMBER_UNTRANSLATED_CLAIMS__MEMBER);
 static MEMBER_CONFIDENCE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -279,7 +279,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GuardrailAutomatedReason
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_PREMISES_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_PREMISES__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -291,7 +291,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GuardrailAutomatedReason
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_CLAIMS_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_CLAIMS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -303,7 +303,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GuardrailAutomatedReason
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_UNTRANSLATED_PREMISES_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_UNTRANSLATED_PREMISES__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -315,7 +315,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GuardrailAutomatedReason
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_UNTRANSLATED_CLAIMS_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_UNTRANSLATED_CLAIMS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -343,10 +343,10 @@ impl GuardrailAutomatedReasoningTranslation {
         let mut builder = GuardrailAutomatedReasoningTranslationBuilder::default();
         let mut complete = true;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("premises"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_PREMISES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningStatement::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.premises = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("claims"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CLAIMS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningStatement::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.claims = Some(x); } None => complete = false } v.leave(); } }
-Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("untranslatedPremises"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_UNTRANSLATED_PREMISES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningInputTextReference::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.untranslated_premises = Some(x); } None => complete = false } v.leave(); } }
-Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("untranslatedClaims"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_UNTRANSLATED_CLAIMS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningInputTextReference::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.untranslated_claims = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("premises"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_PREMISES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningStatement::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.premises = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("claims"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CLAIMS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningStatement::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.claims = Some(x); } None => complete = false } v.leave(); } }
+Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("untranslatedPremises"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_UNTRANSLATED_PREMISES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningInputTextReference::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.untranslated_premises = Some(x); } None => complete = false } v.leave(); } }
+Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("untranslatedClaims"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_UNTRANSLATED_CLAIMS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningInputTextReference::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.untranslated_claims = Some(x); } None => complete = false } v.leave(); } }
 Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("confidence"); match { let x = d.read_double(&MEMBER_CONFIDENCE)?; v.range(x as f64, Some(0.0f64), Some(1.0f64)); Some(x) } { Some(x) => { builder.confidence = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
         if !complete {

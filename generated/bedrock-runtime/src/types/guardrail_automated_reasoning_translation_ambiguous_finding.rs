@@ -91,7 +91,7 @@ impl GuardrailAutomatedReasoningTranslationAmbiguousFindingBuilder {
         }
     }
 }
-static MEMBER_OPTIONS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_OPTIONS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningTranslationOptionList$member",
@@ -102,8 +102,8 @@ static MEMBER_OPTIONS_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static MEMBER_OPTIONS: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(::aws_smithy_schema::ShapeId::from_parts("com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningTranslationAmbiguousFinding$options", "com.amazonaws.bedrockruntime", "GuardrailAutomatedReasoningTranslationAmbiguousFinding"), ::aws_smithy_schema::ShapeType::List, "options", 0).with_list_member(&MEMBER_OPTIONS_MEMBER);
-static MEMBER_DIFFERENCE_SCENARIOS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_OPTIONS: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(::aws_smithy_schema::ShapeId::from_parts("com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningTranslationAmbiguousFinding$options", "com.amazonaws.bedrockruntime", "GuardrailAutomatedReasoningTranslationAmbiguousFinding"), ::aws_smithy_schema::ShapeType::List, "options", 0).with_list_member(&MEMBER_OPTIONS__MEMBER);
+static MEMBER_DIFFERENCE_SCENARIOS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningDifferenceScenarioList$member",
@@ -114,7 +114,7 @@ static MEMBER_DIFFERENCE_SCENARIOS_MEMBER: ::aws_smithy_schema::Schema<'static> 
         "member",
         0,
     );
-static MEMBER_DIFFERENCE_SCENARIOS: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(::aws_smithy_schema::ShapeId::from_parts("com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningTranslationAmbiguousFinding$differenceScenarios", "com.amazonaws.bedrockruntime", "GuardrailAutomatedReasoningTranslationAmbiguousFinding"), ::aws_smithy_schema::ShapeType::List, "differenceScenarios", 1).with_list_member(&MEMBER_DIFFERENCE_SCENARIOS_MEMBER);
+static MEMBER_DIFFERENCE_SCENARIOS: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(::aws_smithy_schema::ShapeId::from_parts("com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningTranslationAmbiguousFinding$differenceScenarios", "com.amazonaws.bedrockruntime", "GuardrailAutomatedReasoningTranslationAmbiguousFinding"), ::aws_smithy_schema::ShapeType::List, "differenceScenarios", 1).with_list_member(&MEMBER_DIFFERENCE_SCENARIOS__MEMBER);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 2] =
     [&MEMBER_OPTIONS, &MEMBER_DIFFERENCE_SCENARIOS];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -148,7 +148,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_OPTIONS_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_OPTIONS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -160,7 +160,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_DIFFERENCE_SCENARIOS_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_DIFFERENCE_SCENARIOS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -185,8 +185,8 @@ impl GuardrailAutomatedReasoningTranslationAmbiguousFinding {
         let mut builder = GuardrailAutomatedReasoningTranslationAmbiguousFindingBuilder::default();
         let mut complete = true;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("options"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_OPTIONS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningTranslationOption::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; v.length("", false, x.len(), Some(0u64), Some(2u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.options = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("differenceScenarios"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_DIFFERENCE_SCENARIOS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningScenario::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; v.length("", false, x.len(), Some(0u64), Some(2u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.difference_scenarios = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("options"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_OPTIONS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningTranslationOption::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; let received = index; v.length(if received == 0 { "[]" } else { "[...]" }, false, received, Some(0u64), Some(2u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.options = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("differenceScenarios"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_DIFFERENCE_SCENARIOS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningScenario::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; let received = index; v.length(if received == 0 { "[]" } else { "[...]" }, false, received, Some(0u64), Some(2u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.difference_scenarios = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
         if !complete {
             return Ok(None);

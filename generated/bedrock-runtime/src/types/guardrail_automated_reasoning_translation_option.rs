@@ -64,7 +64,7 @@ impl GuardrailAutomatedReasoningTranslationOptionBuilder {
         }
     }
 }
-static MEMBER_TRANSLATIONS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_TRANSLATIONS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningTranslationList$member",
@@ -75,7 +75,7 @@ static MEMBER_TRANSLATIONS_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static MEMBER_TRANSLATIONS: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(::aws_smithy_schema::ShapeId::from_parts("com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningTranslationOption$translations", "com.amazonaws.bedrockruntime", "GuardrailAutomatedReasoningTranslationOption"), ::aws_smithy_schema::ShapeType::List, "translations", 0).with_list_member(&MEMBER_TRANSLATIONS_MEMBER);
+static MEMBER_TRANSLATIONS: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(::aws_smithy_schema::ShapeId::from_parts("com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningTranslationOption$translations", "com.amazonaws.bedrockruntime", "GuardrailAutomatedReasoningTranslationOption"), ::aws_smithy_schema::ShapeType::List, "translations", 0).with_list_member(&MEMBER_TRANSLATIONS__MEMBER);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] = [&MEMBER_TRANSLATIONS];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_struct(
@@ -108,7 +108,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_TRANSLATIONS_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_TRANSLATIONS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -133,7 +133,7 @@ impl GuardrailAutomatedReasoningTranslationOption {
         let mut builder = GuardrailAutomatedReasoningTranslationOptionBuilder::default();
         let mut complete = true;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("translations"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_TRANSLATIONS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningTranslation::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.translations = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("translations"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_TRANSLATIONS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningTranslation::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.translations = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
         if !complete {
             return Ok(None);

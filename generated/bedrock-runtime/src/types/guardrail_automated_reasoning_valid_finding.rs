@@ -149,7 +149,7 @@ static MEMBER_CLAIMS_TRUE_SCENARIO: ::aws_smithy_schema::Schema<'static> =
         "claimsTrueScenario",
         1,
     );
-static MEMBER_SUPPORTING_RULES_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_SUPPORTING_RULES__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailAutomatedReasoningRuleList$member",
@@ -171,7 +171,7 @@ static MEMBER_SUPPORTING_RULES: ::aws_smithy_schema::Schema<'static> =
         "supportingRules",
         2,
     )
-    .with_list_member(&MEMBER_SUPPORTING_RULES_MEMBER);
+    .with_list_member(&MEMBER_SUPPORTING_RULES__MEMBER);
 static MEMBER_LOGIC_WARNING: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -224,7 +224,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GuardrailAutomatedReason
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_SUPPORTING_RULES_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_SUPPORTING_RULES__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -254,7 +254,7 @@ impl GuardrailAutomatedReasoningValidFinding {
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
 Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("translation"); match crate::types::GuardrailAutomatedReasoningTranslation::deserialize_schema(d, v)? { Some(x) => { builder.translation = Some(x); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("claimsTrueScenario"); match crate::types::GuardrailAutomatedReasoningScenario::deserialize_schema(d, v)? { Some(x) => { builder.claims_true_scenario = Some(x); } None => complete = false } v.leave(); } }
-Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("supportingRules"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_SUPPORTING_RULES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningRule::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.supporting_rules = Some(x); } None => complete = false } v.leave(); } }
+Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("supportingRules"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_SUPPORTING_RULES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAutomatedReasoningRule::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.supporting_rules = Some(x); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("logicWarning"); match crate::types::GuardrailAutomatedReasoningLogicWarning::deserialize_schema(d, v)? { Some(x) => { builder.logic_warning = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
         if !complete {

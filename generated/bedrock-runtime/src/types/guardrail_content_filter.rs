@@ -151,7 +151,7 @@ impl GuardrailContentFilterBuilder {
         })
     }
 }
-static MEMBER_TYPE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_TYPE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -173,8 +173,8 @@ static MEMBER_TYPE: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "type",
     0,
 )
-.with_traits(&MEMBER_TYPE_TRAITS);
-static MEMBER_CONFIDENCE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+.with_traits(&MEMBER_TYPE__TRAITS);
+static MEMBER_CONFIDENCE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -197,7 +197,7 @@ static MEMBER_CONFIDENCE: ::aws_smithy_schema::Schema<'static> =
         "confidence",
         1,
     )
-    .with_traits(&MEMBER_CONFIDENCE_TRAITS);
+    .with_traits(&MEMBER_CONFIDENCE__TRAITS);
 static MEMBER_FILTER_STRENGTH: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -209,7 +209,7 @@ static MEMBER_FILTER_STRENGTH: ::aws_smithy_schema::Schema<'static> =
         "filterStrength",
         2,
     );
-static MEMBER_ACTION_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_ACTION__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -232,7 +232,7 @@ static MEMBER_ACTION: ::aws_smithy_schema::Schema<'static> =
         "action",
         3,
     )
-    .with_traits(&MEMBER_ACTION_TRAITS);
+    .with_traits(&MEMBER_ACTION__TRAITS);
 static MEMBER_DETECTED: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -310,6 +310,9 @@ impl GuardrailContentFilter {
     {
         let mut builder = GuardrailContentFilterBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
+        let mut seen_3 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -319,6 +322,7 @@ impl GuardrailContentFilter {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("type");
                             match {
                                 let x = crate::types::GuardrailContentFilterType::from(
@@ -344,6 +348,7 @@ impl GuardrailContentFilter {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("confidence");
                             match {
                                 let x = crate::types::GuardrailContentFilterConfidence::from(
@@ -399,6 +404,7 @@ impl GuardrailContentFilter {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_3 = true;
                             v.enter("action");
                             match {
                                 let x = crate::types::GuardrailContentPolicyAction::from(
@@ -443,15 +449,15 @@ impl GuardrailContentFilter {
                 Ok(())
             },
         )?;
-        if builder.r#type.is_none() {
+        if !seen_0 {
             v.missing("type");
             complete = false;
         }
-        if builder.confidence.is_none() {
+        if !seen_1 {
             v.missing("confidence");
             complete = false;
         }
-        if builder.action.is_none() {
+        if !seen_3 {
             v.missing("action");
             complete = false;
         }

@@ -65,7 +65,7 @@ impl GuardrailContentPolicyAssessmentBuilder {
         })
     }
 }
-static MEMBER_FILTERS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_FILTERS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailContentFilterList$member",
@@ -76,7 +76,7 @@ static MEMBER_FILTERS_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static MEMBER_FILTERS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_FILTERS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -99,8 +99,8 @@ static MEMBER_FILTERS: ::aws_smithy_schema::Schema<'static> =
         "filters",
         0,
     )
-    .with_list_member(&MEMBER_FILTERS_MEMBER)
-    .with_traits(&MEMBER_FILTERS_TRAITS);
+    .with_list_member(&MEMBER_FILTERS__MEMBER)
+    .with_traits(&MEMBER_FILTERS__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] = [&MEMBER_FILTERS];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_struct(
@@ -132,7 +132,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GuardrailContentPolicyAs
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_FILTERS_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_FILTERS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -156,10 +156,11 @@ impl GuardrailContentPolicyAssessment {
     {
         let mut builder = GuardrailContentPolicyAssessmentBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("filters"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_FILTERS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailContentFilter::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.filters = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("filters"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_FILTERS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailContentFilter::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.filters = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.filters.is_none() {
+        if !seen_0 {
             v.missing("filters");
             complete = false;
         }

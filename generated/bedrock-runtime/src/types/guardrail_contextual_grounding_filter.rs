@@ -148,7 +148,7 @@ impl GuardrailContextualGroundingFilterBuilder {
         })
     }
 }
-static MEMBER_TYPE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_TYPE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -170,8 +170,8 @@ static MEMBER_TYPE: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "type",
     0,
 )
-.with_traits(&MEMBER_TYPE_TRAITS);
-static MEMBER_THRESHOLD_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+.with_traits(&MEMBER_TYPE__TRAITS);
+static MEMBER_THRESHOLD__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -194,8 +194,8 @@ static MEMBER_THRESHOLD: ::aws_smithy_schema::Schema<'static> =
         "threshold",
         1,
     )
-    .with_traits(&MEMBER_THRESHOLD_TRAITS);
-static MEMBER_SCORE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_THRESHOLD__TRAITS);
+static MEMBER_SCORE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -218,8 +218,8 @@ static MEMBER_SCORE: ::aws_smithy_schema::Schema<'static> =
         "score",
         2,
     )
-    .with_traits(&MEMBER_SCORE_TRAITS);
-static MEMBER_ACTION_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_SCORE__TRAITS);
+static MEMBER_ACTION__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -242,7 +242,7 @@ static MEMBER_ACTION: ::aws_smithy_schema::Schema<'static> =
         "action",
         3,
     )
-    .with_traits(&MEMBER_ACTION_TRAITS);
+    .with_traits(&MEMBER_ACTION__TRAITS);
 static MEMBER_DETECTED: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -321,26 +321,30 @@ impl GuardrailContextualGroundingFilter {
     {
         let mut builder = GuardrailContextualGroundingFilterBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
+        let mut seen_2 = false;
+        let mut seen_3 = false;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("type"); match { let x = crate::types::GuardrailContextualGroundingFilterType::from(d.read_string(&MEMBER_TYPE)?.as_str()); if let crate::types::GuardrailContextualGroundingFilterType::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailContextualGroundingFilterType::values()); } Some(x) } { Some(x) => { builder.r#type = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("threshold"); match { let x = d.read_double(&MEMBER_THRESHOLD)?; v.range(x as f64, Some(0.0f64), Some(1.0f64)); Some(x) } { Some(x) => { builder.threshold = Some(x); } None => complete = false } v.leave(); } }
-Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("score"); match { let x = d.read_double(&MEMBER_SCORE)?; v.range(x as f64, Some(0.0f64), Some(1.0f64)); Some(x) } { Some(x) => { builder.score = Some(x); } None => complete = false } v.leave(); } }
-Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("action"); match { let x = crate::types::GuardrailContextualGroundingPolicyAction::from(d.read_string(&MEMBER_ACTION)?.as_str()); if let crate::types::GuardrailContextualGroundingPolicyAction::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailContextualGroundingPolicyAction::values()); } Some(x) } { Some(x) => { builder.action = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("type"); match { let x = crate::types::GuardrailContextualGroundingFilterType::from(d.read_string(&MEMBER_TYPE)?.as_str()); if let crate::types::GuardrailContextualGroundingFilterType::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailContextualGroundingFilterType::values()); } Some(x) } { Some(x) => { builder.r#type = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { seen_1 = true; v.enter("threshold"); match { let x = d.read_double(&MEMBER_THRESHOLD)?; v.range(x as f64, Some(0.0f64), Some(1.0f64)); Some(x) } { Some(x) => { builder.threshold = Some(x); } None => complete = false } v.leave(); } }
+Some(2) => { if d.is_null() { d.read_null()?; } else { seen_2 = true; v.enter("score"); match { let x = d.read_double(&MEMBER_SCORE)?; v.range(x as f64, Some(0.0f64), Some(1.0f64)); Some(x) } { Some(x) => { builder.score = Some(x); } None => complete = false } v.leave(); } }
+Some(3) => { if d.is_null() { d.read_null()?; } else { seen_3 = true; v.enter("action"); match { let x = crate::types::GuardrailContextualGroundingPolicyAction::from(d.read_string(&MEMBER_ACTION)?.as_str()); if let crate::types::GuardrailContextualGroundingPolicyAction::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailContextualGroundingPolicyAction::values()); } Some(x) } { Some(x) => { builder.action = Some(x); } None => complete = false } v.leave(); } }
 Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("detected"); match { let x = d.read_boolean(&MEMBER_DETECTED)?;  Some(x) } { Some(x) => { builder.detected = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.r#type.is_none() {
+        if !seen_0 {
             v.missing("type");
             complete = false;
         }
-        if builder.threshold.is_none() {
+        if !seen_1 {
             v.missing("threshold");
             complete = false;
         }
-        if builder.score.is_none() {
+        if !seen_2 {
             v.missing("score");
             complete = false;
         }
-        if builder.action.is_none() {
+        if !seen_3 {
             v.missing("action");
             complete = false;
         }

@@ -62,7 +62,7 @@ impl GuardrailContextualGroundingPolicyAssessmentBuilder {
         }
     }
 }
-static MEMBER_FILTERS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_FILTERS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailContextualGroundingFilters$member",
@@ -84,7 +84,7 @@ static MEMBER_FILTERS: ::aws_smithy_schema::Schema<'static> =
         "filters",
         0,
     )
-    .with_list_member(&MEMBER_FILTERS_MEMBER);
+    .with_list_member(&MEMBER_FILTERS__MEMBER);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] = [&MEMBER_FILTERS];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_struct(
@@ -117,7 +117,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_FILTERS_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_FILTERS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -142,7 +142,7 @@ impl GuardrailContextualGroundingPolicyAssessment {
         let mut builder = GuardrailContextualGroundingPolicyAssessmentBuilder::default();
         let mut complete = true;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("filters"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_FILTERS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailContextualGroundingFilter::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.filters = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("filters"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_FILTERS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailContextualGroundingFilter::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.filters = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
         if !complete {
             return Ok(None);

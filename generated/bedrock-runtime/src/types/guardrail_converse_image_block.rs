@@ -90,7 +90,7 @@ impl GuardrailConverseImageBlockBuilder {
         })
     }
 }
-static MEMBER_FORMAT_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_FORMAT__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -113,8 +113,8 @@ static MEMBER_FORMAT: ::aws_smithy_schema::Schema<'static> =
         "format",
         0,
     )
-    .with_traits(&MEMBER_FORMAT_TRAITS);
-static MEMBER_SOURCE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_FORMAT__TRAITS);
+static MEMBER_SOURCE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -138,7 +138,7 @@ static MEMBER_SOURCE: ::aws_smithy_schema::Schema<'static> =
         1,
     )
     .with_sensitive()
-    .with_traits(&MEMBER_SOURCE_TRAITS);
+    .with_traits(&MEMBER_SOURCE__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 2] =
     [&MEMBER_FORMAT, &MEMBER_SOURCE];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -190,6 +190,8 @@ impl GuardrailConverseImageBlock {
     {
         let mut builder = GuardrailConverseImageBlockBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -199,6 +201,7 @@ impl GuardrailConverseImageBlock {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("format");
                             match {
                                 let x = crate::types::GuardrailConverseImageFormat::from(
@@ -225,6 +228,7 @@ impl GuardrailConverseImageBlock {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("source");
                             match crate::types::GuardrailConverseImageSource::deserialize_schema(
                                 d, v,
@@ -242,11 +246,11 @@ impl GuardrailConverseImageBlock {
                 Ok(())
             },
         )?;
-        if builder.format.is_none() {
+        if !seen_0 {
             v.missing("format");
             complete = false;
         }
-        if builder.source.is_none() {
+        if !seen_1 {
             v.missing("source");
             complete = false;
         }

@@ -98,7 +98,7 @@ impl GuardrailCustomWordBuilder {
         })
     }
 }
-static MEMBER_MATCH_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_MATCH__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -121,8 +121,8 @@ static MEMBER_MATCH: ::aws_smithy_schema::Schema<'static> =
         "match",
         0,
     )
-    .with_traits(&MEMBER_MATCH_TRAITS);
-static MEMBER_ACTION_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_MATCH__TRAITS);
+static MEMBER_ACTION__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -145,7 +145,7 @@ static MEMBER_ACTION: ::aws_smithy_schema::Schema<'static> =
         "action",
         1,
     )
-    .with_traits(&MEMBER_ACTION_TRAITS);
+    .with_traits(&MEMBER_ACTION__TRAITS);
 static MEMBER_DETECTED: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -211,6 +211,8 @@ impl GuardrailCustomWord {
     {
         let mut builder = GuardrailCustomWordBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -220,6 +222,7 @@ impl GuardrailCustomWord {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("match");
                             match {
                                 let x = d.read_string(&MEMBER_MATCH)?;
@@ -237,6 +240,7 @@ impl GuardrailCustomWord {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("action");
                             match {
                                 let x = crate::types::GuardrailWordPolicyAction::from(
@@ -280,11 +284,11 @@ impl GuardrailCustomWord {
                 Ok(())
             },
         )?;
-        if builder.r#match.is_none() {
+        if !seen_0 {
             v.missing("match");
             complete = false;
         }
-        if builder.action.is_none() {
+        if !seen_1 {
             v.missing("action");
             complete = false;
         }

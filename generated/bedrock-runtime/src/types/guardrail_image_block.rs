@@ -89,7 +89,7 @@ impl GuardrailImageBlockBuilder {
         })
     }
 }
-static MEMBER_FORMAT_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_FORMAT__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -112,8 +112,8 @@ static MEMBER_FORMAT: ::aws_smithy_schema::Schema<'static> =
         "format",
         0,
     )
-    .with_traits(&MEMBER_FORMAT_TRAITS);
-static MEMBER_SOURCE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_FORMAT__TRAITS);
+static MEMBER_SOURCE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -137,7 +137,7 @@ static MEMBER_SOURCE: ::aws_smithy_schema::Schema<'static> =
         1,
     )
     .with_sensitive()
-    .with_traits(&MEMBER_SOURCE_TRAITS);
+    .with_traits(&MEMBER_SOURCE__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 2] =
     [&MEMBER_FORMAT, &MEMBER_SOURCE];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -189,6 +189,8 @@ impl GuardrailImageBlock {
     {
         let mut builder = GuardrailImageBlockBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -198,6 +200,7 @@ impl GuardrailImageBlock {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("format");
                             match {
                                 let x = crate::types::GuardrailImageFormat::from(
@@ -220,6 +223,7 @@ impl GuardrailImageBlock {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("source");
                             match crate::types::GuardrailImageSource::deserialize_schema(d, v)? {
                                 Some(x) => {
@@ -235,11 +239,11 @@ impl GuardrailImageBlock {
                 Ok(())
             },
         )?;
-        if builder.format.is_none() {
+        if !seen_0 {
             v.missing("format");
             complete = false;
         }
-        if builder.source.is_none() {
+        if !seen_1 {
             v.missing("source");
             complete = false;
         }

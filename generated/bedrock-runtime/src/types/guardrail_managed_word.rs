@@ -124,7 +124,7 @@ impl GuardrailManagedWordBuilder {
         })
     }
 }
-static MEMBER_MATCH_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_MATCH__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -147,8 +147,8 @@ static MEMBER_MATCH: ::aws_smithy_schema::Schema<'static> =
         "match",
         0,
     )
-    .with_traits(&MEMBER_MATCH_TRAITS);
-static MEMBER_TYPE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_MATCH__TRAITS);
+static MEMBER_TYPE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -170,8 +170,8 @@ static MEMBER_TYPE: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "type",
     1,
 )
-.with_traits(&MEMBER_TYPE_TRAITS);
-static MEMBER_ACTION_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+.with_traits(&MEMBER_TYPE__TRAITS);
+static MEMBER_ACTION__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -194,7 +194,7 @@ static MEMBER_ACTION: ::aws_smithy_schema::Schema<'static> =
         "action",
         2,
     )
-    .with_traits(&MEMBER_ACTION_TRAITS);
+    .with_traits(&MEMBER_ACTION__TRAITS);
 static MEMBER_DETECTED: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -268,6 +268,9 @@ impl GuardrailManagedWord {
     {
         let mut builder = GuardrailManagedWordBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
+        let mut seen_2 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -277,6 +280,7 @@ impl GuardrailManagedWord {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("match");
                             match {
                                 let x = d.read_string(&MEMBER_MATCH)?;
@@ -294,6 +298,7 @@ impl GuardrailManagedWord {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("type");
                             match {
                                 let x = crate::types::GuardrailManagedWordType::from(
@@ -319,6 +324,7 @@ impl GuardrailManagedWord {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_2 = true;
                             v.enter("action");
                             match {
                                 let x = crate::types::GuardrailWordPolicyAction::from(
@@ -362,15 +368,15 @@ impl GuardrailManagedWord {
                 Ok(())
             },
         )?;
-        if builder.r#match.is_none() {
+        if !seen_0 {
             v.missing("match");
             complete = false;
         }
-        if builder.r#type.is_none() {
+        if !seen_1 {
             v.missing("type");
             complete = false;
         }
-        if builder.action.is_none() {
+        if !seen_2 {
             v.missing("action");
             complete = false;
         }

@@ -125,7 +125,7 @@ impl GuardrailPiiEntityFilterBuilder {
         })
     }
 }
-static MEMBER_MATCH_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_MATCH__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -148,8 +148,8 @@ static MEMBER_MATCH: ::aws_smithy_schema::Schema<'static> =
         "match",
         0,
     )
-    .with_traits(&MEMBER_MATCH_TRAITS);
-static MEMBER_TYPE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_MATCH__TRAITS);
+static MEMBER_TYPE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -171,8 +171,8 @@ static MEMBER_TYPE: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "type",
     1,
 )
-.with_traits(&MEMBER_TYPE_TRAITS);
-static MEMBER_ACTION_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+.with_traits(&MEMBER_TYPE__TRAITS);
+static MEMBER_ACTION__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -195,7 +195,7 @@ static MEMBER_ACTION: ::aws_smithy_schema::Schema<'static> =
         "action",
         2,
     )
-    .with_traits(&MEMBER_ACTION_TRAITS);
+    .with_traits(&MEMBER_ACTION__TRAITS);
 static MEMBER_DETECTED: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -269,21 +269,24 @@ impl GuardrailPiiEntityFilter {
     {
         let mut builder = GuardrailPiiEntityFilterBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
+        let mut seen_2 = false;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("match"); match { let x = d.read_string(&MEMBER_MATCH)?;  Some(x) } { Some(x) => { builder.r#match = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("type"); match { let x = crate::types::GuardrailPiiEntityType::from(d.read_string(&MEMBER_TYPE)?.as_str()); if let crate::types::GuardrailPiiEntityType::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailPiiEntityType::values()); } Some(x) } { Some(x) => { builder.r#type = Some(x); } None => complete = false } v.leave(); } }
-Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("action"); match { let x = crate::types::GuardrailSensitiveInformationPolicyAction::from(d.read_string(&MEMBER_ACTION)?.as_str()); if let crate::types::GuardrailSensitiveInformationPolicyAction::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailSensitiveInformationPolicyAction::values()); } Some(x) } { Some(x) => { builder.action = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("match"); match { let x = d.read_string(&MEMBER_MATCH)?;  Some(x) } { Some(x) => { builder.r#match = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { seen_1 = true; v.enter("type"); match { let x = crate::types::GuardrailPiiEntityType::from(d.read_string(&MEMBER_TYPE)?.as_str()); if let crate::types::GuardrailPiiEntityType::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailPiiEntityType::values()); } Some(x) } { Some(x) => { builder.r#type = Some(x); } None => complete = false } v.leave(); } }
+Some(2) => { if d.is_null() { d.read_null()?; } else { seen_2 = true; v.enter("action"); match { let x = crate::types::GuardrailSensitiveInformationPolicyAction::from(d.read_string(&MEMBER_ACTION)?.as_str()); if let crate::types::GuardrailSensitiveInformationPolicyAction::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailSensitiveInformationPolicyAction::values()); } Some(x) } { Some(x) => { builder.action = Some(x); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("detected"); match { let x = d.read_boolean(&MEMBER_DETECTED)?;  Some(x) } { Some(x) => { builder.detected = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.r#match.is_none() {
+        if !seen_0 {
             v.missing("match");
             complete = false;
         }
-        if builder.r#type.is_none() {
+        if !seen_1 {
             v.missing("type");
             complete = false;
         }
-        if builder.action.is_none() {
+        if !seen_2 {
             v.missing("action");
             complete = false;
         }

@@ -154,7 +154,7 @@ static MEMBER_REGEX: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema:
     "regex",
     2,
 );
-static MEMBER_ACTION_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_ACTION__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -177,7 +177,7 @@ static MEMBER_ACTION: ::aws_smithy_schema::Schema<'static> =
         "action",
         3,
     )
-    .with_traits(&MEMBER_ACTION_TRAITS);
+    .with_traits(&MEMBER_ACTION__TRAITS);
 static MEMBER_DETECTED: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -253,14 +253,15 @@ impl GuardrailRegexFilter {
     {
         let mut builder = GuardrailRegexFilterBuilder::default();
         let mut complete = true;
+        let mut seen_3 = false;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
 Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("name"); match { let x = d.read_string(&MEMBER_NAME)?;  Some(x) } { Some(x) => { builder.name = Some(x); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("match"); match { let x = d.read_string(&MEMBER_MATCH)?;  Some(x) } { Some(x) => { builder.r#match = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("regex"); match { let x = d.read_string(&MEMBER_REGEX)?;  Some(x) } { Some(x) => { builder.regex = Some(x); } None => complete = false } v.leave(); } }
-Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("action"); match { let x = crate::types::GuardrailSensitiveInformationPolicyAction::from(d.read_string(&MEMBER_ACTION)?.as_str()); if let crate::types::GuardrailSensitiveInformationPolicyAction::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailSensitiveInformationPolicyAction::values()); } Some(x) } { Some(x) => { builder.action = Some(x); } None => complete = false } v.leave(); } }
+Some(3) => { if d.is_null() { d.read_null()?; } else { seen_3 = true; v.enter("action"); match { let x = crate::types::GuardrailSensitiveInformationPolicyAction::from(d.read_string(&MEMBER_ACTION)?.as_str()); if let crate::types::GuardrailSensitiveInformationPolicyAction::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailSensitiveInformationPolicyAction::values()); } Some(x) } { Some(x) => { builder.action = Some(x); } None => complete = false } v.leave(); } }
 Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("detected"); match { let x = d.read_boolean(&MEMBER_DETECTED)?;  Some(x) } { Some(x) => { builder.detected = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.action.is_none() {
+        if !seen_3 {
             v.missing("action");
             complete = false;
         }

@@ -93,7 +93,7 @@ impl GuardrailSensitiveInformationPolicyAssessmentBuilder {
         })
     }
 }
-static MEMBER_PII_ENTITIES_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_PII_ENTITIES__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailPiiEntityFilterList$member",
@@ -104,7 +104,7 @@ static MEMBER_PII_ENTITIES_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static MEMBER_PII_ENTITIES_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_PII_ENTITIES__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -116,8 +116,8 @@ static MEMBER_PII_ENTITIES_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::Tr
         ));
         map
     });
-static MEMBER_PII_ENTITIES: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(::aws_smithy_schema::ShapeId::from_parts("com.amazonaws.bedrockruntime#GuardrailSensitiveInformationPolicyAssessment$piiEntities", "com.amazonaws.bedrockruntime", "GuardrailSensitiveInformationPolicyAssessment"), ::aws_smithy_schema::ShapeType::List, "piiEntities", 0).with_list_member(&MEMBER_PII_ENTITIES_MEMBER).with_traits(&MEMBER_PII_ENTITIES_TRAITS);
-static MEMBER_REGEXES_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_PII_ENTITIES: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(::aws_smithy_schema::ShapeId::from_parts("com.amazonaws.bedrockruntime#GuardrailSensitiveInformationPolicyAssessment$piiEntities", "com.amazonaws.bedrockruntime", "GuardrailSensitiveInformationPolicyAssessment"), ::aws_smithy_schema::ShapeType::List, "piiEntities", 0).with_list_member(&MEMBER_PII_ENTITIES__MEMBER).with_traits(&MEMBER_PII_ENTITIES__TRAITS);
+static MEMBER_REGEXES__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailRegexFilterList$member",
@@ -128,7 +128,7 @@ static MEMBER_REGEXES_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static MEMBER_REGEXES_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_REGEXES__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -151,8 +151,8 @@ static MEMBER_REGEXES: ::aws_smithy_schema::Schema<'static> =
         "regexes",
         1,
     )
-    .with_list_member(&MEMBER_REGEXES_MEMBER)
-    .with_traits(&MEMBER_REGEXES_TRAITS);
+    .with_list_member(&MEMBER_REGEXES__MEMBER)
+    .with_traits(&MEMBER_REGEXES__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 2] =
     [&MEMBER_PII_ENTITIES, &MEMBER_REGEXES];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -187,7 +187,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_PII_ENTITIES_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_PII_ENTITIES__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -200,7 +200,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_REGEXES_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_REGEXES__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -224,15 +224,17 @@ impl GuardrailSensitiveInformationPolicyAssessment {
     {
         let mut builder = GuardrailSensitiveInformationPolicyAssessmentBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("piiEntities"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_PII_ENTITIES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailPiiEntityFilter::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.pii_entities = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("regexes"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_REGEXES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailRegexFilter::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.regexes = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("piiEntities"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_PII_ENTITIES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailPiiEntityFilter::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.pii_entities = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { seen_1 = true; v.enter("regexes"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_REGEXES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailRegexFilter::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.regexes = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.pii_entities.is_none() {
+        if !seen_0 {
             v.missing("piiEntities");
             complete = false;
         }
-        if builder.regexes.is_none() {
+        if !seen_1 {
             v.missing("regexes");
             complete = false;
         }

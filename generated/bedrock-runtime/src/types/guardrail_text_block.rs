@@ -79,7 +79,7 @@ impl GuardrailTextBlockBuilder {
         })
     }
 }
-static MEMBER_TEXT_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_TEXT__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -101,8 +101,8 @@ static MEMBER_TEXT: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "text",
     0,
 )
-.with_traits(&MEMBER_TEXT_TRAITS);
-static MEMBER_QUALIFIERS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+.with_traits(&MEMBER_TEXT__TRAITS);
+static MEMBER_QUALIFIERS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailContentQualifierList$member",
@@ -124,7 +124,7 @@ static MEMBER_QUALIFIERS: ::aws_smithy_schema::Schema<'static> =
         "qualifiers",
         1,
     )
-    .with_list_member(&MEMBER_QUALIFIERS_MEMBER);
+    .with_list_member(&MEMBER_QUALIFIERS__MEMBER);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 2] =
     [&MEMBER_TEXT, &MEMBER_QUALIFIERS];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -160,7 +160,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GuardrailTextBlock {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_string(&MEMBER_QUALIFIERS_MEMBER, item.as_str())?;
+                        ser.write_string(&MEMBER_QUALIFIERS__MEMBER, item.as_str())?;
                     }
                     Ok(())
                 },
@@ -184,11 +184,12 @@ impl GuardrailTextBlock {
     {
         let mut builder = GuardrailTextBlockBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("text"); match { let x = d.read_string(&MEMBER_TEXT)?;  Some(x) } { Some(x) => { builder.text = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("qualifiers"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_QUALIFIERS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = crate::types::GuardrailContentQualifier::from(d.read_string(&MEMBER_QUALIFIERS_MEMBER)?.as_str()); if let crate::types::GuardrailContentQualifier::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailContentQualifier::values()); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.qualifiers = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("text"); match { let x = d.read_string(&MEMBER_TEXT)?;  Some(x) } { Some(x) => { builder.text = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("qualifiers"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_QUALIFIERS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = crate::types::GuardrailContentQualifier::from(d.read_string(&MEMBER_QUALIFIERS__MEMBER)?.as_str()); if let crate::types::GuardrailContentQualifier::Unknown(raw) = &x { v.enum_value(raw, crate::types::GuardrailContentQualifier::values()); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.qualifiers = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.text.is_none() {
+        if !seen_0 {
             v.missing("text");
             complete = false;
         }

@@ -124,7 +124,7 @@ impl GuardrailTopicBuilder {
         })
     }
 }
-static MEMBER_NAME_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_NAME__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -146,8 +146,8 @@ static MEMBER_NAME: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "name",
     0,
 )
-.with_traits(&MEMBER_NAME_TRAITS);
-static MEMBER_TYPE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+.with_traits(&MEMBER_NAME__TRAITS);
+static MEMBER_TYPE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -169,8 +169,8 @@ static MEMBER_TYPE: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "type",
     1,
 )
-.with_traits(&MEMBER_TYPE_TRAITS);
-static MEMBER_ACTION_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+.with_traits(&MEMBER_TYPE__TRAITS);
+static MEMBER_ACTION__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -193,7 +193,7 @@ static MEMBER_ACTION: ::aws_smithy_schema::Schema<'static> =
         "action",
         2,
     )
-    .with_traits(&MEMBER_ACTION_TRAITS);
+    .with_traits(&MEMBER_ACTION__TRAITS);
 static MEMBER_DETECTED: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -263,6 +263,9 @@ impl GuardrailTopic {
     {
         let mut builder = GuardrailTopicBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
+        let mut seen_2 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -272,6 +275,7 @@ impl GuardrailTopic {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("name");
                             match {
                                 let x = d.read_string(&MEMBER_NAME)?;
@@ -289,6 +293,7 @@ impl GuardrailTopic {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("type");
                             match {
                                 let x = crate::types::GuardrailTopicType::from(
@@ -311,6 +316,7 @@ impl GuardrailTopic {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_2 = true;
                             v.enter("action");
                             match {
                                 let x = crate::types::GuardrailTopicPolicyAction::from(
@@ -354,15 +360,15 @@ impl GuardrailTopic {
                 Ok(())
             },
         )?;
-        if builder.name.is_none() {
+        if !seen_0 {
             v.missing("name");
             complete = false;
         }
-        if builder.r#type.is_none() {
+        if !seen_1 {
             v.missing("type");
             complete = false;
         }
-        if builder.action.is_none() {
+        if !seen_2 {
             v.missing("action");
             complete = false;
         }

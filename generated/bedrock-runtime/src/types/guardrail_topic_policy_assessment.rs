@@ -64,7 +64,7 @@ impl GuardrailTopicPolicyAssessmentBuilder {
         })
     }
 }
-static MEMBER_TOPICS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_TOPICS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailTopicList$member",
@@ -75,7 +75,7 @@ static MEMBER_TOPICS_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static MEMBER_TOPICS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_TOPICS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -98,8 +98,8 @@ static MEMBER_TOPICS: ::aws_smithy_schema::Schema<'static> =
         "topics",
         0,
     )
-    .with_list_member(&MEMBER_TOPICS_MEMBER)
-    .with_traits(&MEMBER_TOPICS_TRAITS);
+    .with_list_member(&MEMBER_TOPICS__MEMBER)
+    .with_traits(&MEMBER_TOPICS__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] = [&MEMBER_TOPICS];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_struct(
@@ -131,7 +131,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GuardrailTopicPolicyAsse
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_TOPICS_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_TOPICS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -155,10 +155,11 @@ impl GuardrailTopicPolicyAssessment {
     {
         let mut builder = GuardrailTopicPolicyAssessmentBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("topics"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_TOPICS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailTopic::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.topics = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("topics"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_TOPICS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailTopic::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.topics = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.topics.is_none() {
+        if !seen_0 {
             v.missing("topics");
             complete = false;
         }

@@ -147,7 +147,7 @@ impl GuardrailTraceAssessmentBuilder {
         }
     }
 }
-static MEMBER_MODEL_OUTPUT_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_MODEL_OUTPUT__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#ModelOutputs$member",
@@ -169,8 +169,8 @@ static MEMBER_MODEL_OUTPUT: ::aws_smithy_schema::Schema<'static> =
         "modelOutput",
         0,
     )
-    .with_list_member(&MEMBER_MODEL_OUTPUT_MEMBER);
-static MEMBER_INPUT_ASSESSMENT_KEY: ::aws_smithy_schema::Schema<'static> =
+    .with_list_member(&MEMBER_MODEL_OUTPUT__MEMBER);
+static MEMBER_INPUT_ASSESSMENT__KEY: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailAssessmentMap$key",
@@ -181,7 +181,7 @@ static MEMBER_INPUT_ASSESSMENT_KEY: ::aws_smithy_schema::Schema<'static> =
         "key",
         0,
     );
-static MEMBER_INPUT_ASSESSMENT_VALUE: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_INPUT_ASSESSMENT__VALUE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailAssessmentMap$value",
@@ -203,8 +203,11 @@ static MEMBER_INPUT_ASSESSMENT: ::aws_smithy_schema::Schema<'static> =
         "inputAssessment",
         1,
     )
-    .with_map_members(&MEMBER_INPUT_ASSESSMENT_KEY, &MEMBER_INPUT_ASSESSMENT_VALUE);
-static MEMBER_OUTPUT_ASSESSMENTS_KEY: ::aws_smithy_schema::Schema<'static> =
+    .with_map_members(
+        &MEMBER_INPUT_ASSESSMENT__KEY,
+        &MEMBER_INPUT_ASSESSMENT__VALUE,
+    );
+static MEMBER_OUTPUT_ASSESSMENTS__KEY: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailAssessmentListMap$key",
@@ -215,7 +218,7 @@ static MEMBER_OUTPUT_ASSESSMENTS_KEY: ::aws_smithy_schema::Schema<'static> =
         "key",
         0,
     );
-static MEMBER_OUTPUT_ASSESSMENTS_VALUE_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_OUTPUT_ASSESSMENTS__VALUE__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailAssessmentList$member",
@@ -226,7 +229,7 @@ static MEMBER_OUTPUT_ASSESSMENTS_VALUE_MEMBER: ::aws_smithy_schema::Schema<'stat
         "member",
         0,
     );
-static MEMBER_OUTPUT_ASSESSMENTS_VALUE: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_OUTPUT_ASSESSMENTS__VALUE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailAssessmentListMap$value",
@@ -237,7 +240,7 @@ static MEMBER_OUTPUT_ASSESSMENTS_VALUE: ::aws_smithy_schema::Schema<'static> =
         "value",
         1,
     )
-    .with_list_member(&MEMBER_OUTPUT_ASSESSMENTS_VALUE_MEMBER);
+    .with_list_member(&MEMBER_OUTPUT_ASSESSMENTS__VALUE__MEMBER);
 static MEMBER_OUTPUT_ASSESSMENTS: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -250,8 +253,8 @@ static MEMBER_OUTPUT_ASSESSMENTS: ::aws_smithy_schema::Schema<'static> =
         2,
     )
     .with_map_members(
-        &MEMBER_OUTPUT_ASSESSMENTS_KEY,
-        &MEMBER_OUTPUT_ASSESSMENTS_VALUE,
+        &MEMBER_OUTPUT_ASSESSMENTS__KEY,
+        &MEMBER_OUTPUT_ASSESSMENTS__VALUE,
     );
 static MEMBER_ACTION_REASON: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
@@ -299,7 +302,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GuardrailTraceAssessment
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_string(&MEMBER_MODEL_OUTPUT_MEMBER, item)?;
+                        ser.write_string(&MEMBER_MODEL_OUTPUT__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -311,8 +314,8 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GuardrailTraceAssessment
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for (key, value) in val.iter() {
-                        ser.write_string(&MEMBER_INPUT_ASSESSMENT_KEY, key)?;
-                        ser.write_struct(&MEMBER_INPUT_ASSESSMENT_VALUE, value)?;
+                        ser.write_string(&MEMBER_INPUT_ASSESSMENT__KEY, key)?;
+                        ser.write_struct(&MEMBER_INPUT_ASSESSMENT__VALUE, value)?;
                     }
                     Ok(())
                 },
@@ -324,14 +327,14 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GuardrailTraceAssessment
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for (key, value) in val.iter() {
-                        ser.write_string(&MEMBER_OUTPUT_ASSESSMENTS_KEY, key)?;
+                        ser.write_string(&MEMBER_OUTPUT_ASSESSMENTS__KEY, key)?;
                         ser.write_list_with_length(
-                            &MEMBER_OUTPUT_ASSESSMENTS_VALUE,
+                            &MEMBER_OUTPUT_ASSESSMENTS__VALUE,
                             value.len(),
                             &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                                 for item in value.iter() {
                                     ser.write_struct(
-                                        &MEMBER_OUTPUT_ASSESSMENTS_VALUE_MEMBER,
+                                        &MEMBER_OUTPUT_ASSESSMENTS__VALUE__MEMBER,
                                         item,
                                     )?;
                                 }
@@ -365,9 +368,9 @@ impl GuardrailTraceAssessment {
         let mut builder = GuardrailTraceAssessmentBuilder::default();
         let mut complete = true;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("modelOutput"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_MODEL_OUTPUT, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = d.read_string(&MEMBER_MODEL_OUTPUT_MEMBER)?;  Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.model_output = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("modelOutput"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_MODEL_OUTPUT, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = d.read_string(&MEMBER_MODEL_OUTPUT__MEMBER)?;  Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.model_output = Some(x); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("inputAssessment"); match { let mut entries = ::std::collections::HashMap::new(); let mut complete = true; d.read_map(&MEMBER_INPUT_ASSESSMENT, &mut |key: ::std::string::String, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter(&key); match crate::types::GuardrailAssessment::deserialize_schema(d, v)? { Some(value) => { entries.insert(key, value); } None => complete = false } v.leave(); Ok(()) })?; let x = entries;  if complete { Some(x) } else { None } } { Some(x) => { builder.input_assessment = Some(x); } None => complete = false } v.leave(); } }
-Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("outputAssessments"); match { let mut entries = ::std::collections::HashMap::new(); let mut complete = true; d.read_map(&MEMBER_OUTPUT_ASSESSMENTS, &mut |key: ::std::string::String, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter(&key); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_OUTPUT_ASSESSMENTS_VALUE, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAssessment::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(value) => { entries.insert(key, value); } None => complete = false } v.leave(); Ok(()) })?; let x = entries;  if complete { Some(x) } else { None } } { Some(x) => { builder.output_assessments = Some(x); } None => complete = false } v.leave(); } }
+Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("outputAssessments"); match { let mut entries = ::std::collections::HashMap::new(); let mut complete = true; d.read_map(&MEMBER_OUTPUT_ASSESSMENTS, &mut |key: ::std::string::String, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter(&key); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_OUTPUT_ASSESSMENTS__VALUE, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailAssessment::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(value) => { entries.insert(key, value); } None => complete = false } v.leave(); Ok(()) })?; let x = entries;  if complete { Some(x) } else { None } } { Some(x) => { builder.output_assessments = Some(x); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("actionReason"); match { let x = d.read_string(&MEMBER_ACTION_REASON)?;  Some(x) } { Some(x) => { builder.action_reason = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
         if !complete {

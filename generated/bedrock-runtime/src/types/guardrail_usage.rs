@@ -240,7 +240,7 @@ impl GuardrailUsageBuilder {
         })
     }
 }
-static MEMBER_TOPIC_POLICY_UNITS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_TOPIC_POLICY_UNITS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -263,8 +263,8 @@ static MEMBER_TOPIC_POLICY_UNITS: ::aws_smithy_schema::Schema<'static> =
         "topicPolicyUnits",
         0,
     )
-    .with_traits(&MEMBER_TOPIC_POLICY_UNITS_TRAITS);
-static MEMBER_CONTENT_POLICY_UNITS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_TOPIC_POLICY_UNITS__TRAITS);
+static MEMBER_CONTENT_POLICY_UNITS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -287,8 +287,8 @@ static MEMBER_CONTENT_POLICY_UNITS: ::aws_smithy_schema::Schema<'static> =
         "contentPolicyUnits",
         1,
     )
-    .with_traits(&MEMBER_CONTENT_POLICY_UNITS_TRAITS);
-static MEMBER_WORD_POLICY_UNITS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_CONTENT_POLICY_UNITS__TRAITS);
+static MEMBER_WORD_POLICY_UNITS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -311,8 +311,8 @@ static MEMBER_WORD_POLICY_UNITS: ::aws_smithy_schema::Schema<'static> =
         "wordPolicyUnits",
         2,
     )
-    .with_traits(&MEMBER_WORD_POLICY_UNITS_TRAITS);
-static MEMBER_SENSITIVE_INFORMATION_POLICY_UNITS_TRAITS: ::std::sync::LazyLock<
+    .with_traits(&MEMBER_WORD_POLICY_UNITS__TRAITS);
+static MEMBER_SENSITIVE_INFORMATION_POLICY_UNITS__TRAITS: ::std::sync::LazyLock<
     ::aws_smithy_schema::TraitMap,
 > = ::std::sync::LazyLock::new(|| {
     let mut map = ::aws_smithy_schema::TraitMap::new();
@@ -336,8 +336,8 @@ static MEMBER_SENSITIVE_INFORMATION_POLICY_UNITS: ::aws_smithy_schema::Schema<'s
         "sensitiveInformationPolicyUnits",
         3,
     )
-    .with_traits(&MEMBER_SENSITIVE_INFORMATION_POLICY_UNITS_TRAITS);
-static MEMBER_SENSITIVE_INFORMATION_POLICY_FREE_UNITS_TRAITS: ::std::sync::LazyLock<
+    .with_traits(&MEMBER_SENSITIVE_INFORMATION_POLICY_UNITS__TRAITS);
+static MEMBER_SENSITIVE_INFORMATION_POLICY_FREE_UNITS__TRAITS: ::std::sync::LazyLock<
     ::aws_smithy_schema::TraitMap,
 > = ::std::sync::LazyLock::new(|| {
     let mut map = ::aws_smithy_schema::TraitMap::new();
@@ -361,8 +361,8 @@ static MEMBER_SENSITIVE_INFORMATION_POLICY_FREE_UNITS: ::aws_smithy_schema::Sche
         "sensitiveInformationPolicyFreeUnits",
         4,
     )
-    .with_traits(&MEMBER_SENSITIVE_INFORMATION_POLICY_FREE_UNITS_TRAITS);
-static MEMBER_CONTEXTUAL_GROUNDING_POLICY_UNITS_TRAITS: ::std::sync::LazyLock<
+    .with_traits(&MEMBER_SENSITIVE_INFORMATION_POLICY_FREE_UNITS__TRAITS);
+static MEMBER_CONTEXTUAL_GROUNDING_POLICY_UNITS__TRAITS: ::std::sync::LazyLock<
     ::aws_smithy_schema::TraitMap,
 > = ::std::sync::LazyLock::new(|| {
     let mut map = ::aws_smithy_schema::TraitMap::new();
@@ -386,7 +386,7 @@ static MEMBER_CONTEXTUAL_GROUNDING_POLICY_UNITS: ::aws_smithy_schema::Schema<'st
         "contextualGroundingPolicyUnits",
         5,
     )
-    .with_traits(&MEMBER_CONTEXTUAL_GROUNDING_POLICY_UNITS_TRAITS);
+    .with_traits(&MEMBER_CONTEXTUAL_GROUNDING_POLICY_UNITS__TRAITS);
 static MEMBER_CONTENT_POLICY_IMAGE_UNITS: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -505,6 +505,12 @@ impl GuardrailUsage {
     {
         let mut builder = GuardrailUsageBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
+        let mut seen_2 = false;
+        let mut seen_3 = false;
+        let mut seen_4 = false;
+        let mut seen_5 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -514,6 +520,7 @@ impl GuardrailUsage {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("topicPolicyUnits");
                             match {
                                 let x = d.read_integer(&MEMBER_TOPIC_POLICY_UNITS)?;
@@ -531,6 +538,7 @@ impl GuardrailUsage {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("contentPolicyUnits");
                             match {
                                 let x = d.read_integer(&MEMBER_CONTENT_POLICY_UNITS)?;
@@ -548,6 +556,7 @@ impl GuardrailUsage {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_2 = true;
                             v.enter("wordPolicyUnits");
                             match {
                                 let x = d.read_integer(&MEMBER_WORD_POLICY_UNITS)?;
@@ -565,6 +574,7 @@ impl GuardrailUsage {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_3 = true;
                             v.enter("sensitiveInformationPolicyUnits");
                             match {
                                 let x =
@@ -583,6 +593,7 @@ impl GuardrailUsage {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_4 = true;
                             v.enter("sensitiveInformationPolicyFreeUnits");
                             match {
                                 let x = d.read_integer(
@@ -602,6 +613,7 @@ impl GuardrailUsage {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_5 = true;
                             v.enter("contextualGroundingPolicyUnits");
                             match {
                                 let x =
@@ -672,27 +684,27 @@ impl GuardrailUsage {
                 Ok(())
             },
         )?;
-        if builder.topic_policy_units.is_none() {
+        if !seen_0 {
             v.missing("topicPolicyUnits");
             complete = false;
         }
-        if builder.content_policy_units.is_none() {
+        if !seen_1 {
             v.missing("contentPolicyUnits");
             complete = false;
         }
-        if builder.word_policy_units.is_none() {
+        if !seen_2 {
             v.missing("wordPolicyUnits");
             complete = false;
         }
-        if builder.sensitive_information_policy_units.is_none() {
+        if !seen_3 {
             v.missing("sensitiveInformationPolicyUnits");
             complete = false;
         }
-        if builder.sensitive_information_policy_free_units.is_none() {
+        if !seen_4 {
             v.missing("sensitiveInformationPolicyFreeUnits");
             complete = false;
         }
-        if builder.contextual_grounding_policy_units.is_none() {
+        if !seen_5 {
             v.missing("contextualGroundingPolicyUnits");
             complete = false;
         }

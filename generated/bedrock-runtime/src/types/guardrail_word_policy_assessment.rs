@@ -92,7 +92,7 @@ impl GuardrailWordPolicyAssessmentBuilder {
         })
     }
 }
-static MEMBER_CUSTOM_WORDS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_CUSTOM_WORDS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailCustomWordList$member",
@@ -103,7 +103,7 @@ static MEMBER_CUSTOM_WORDS_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static MEMBER_CUSTOM_WORDS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_CUSTOM_WORDS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -126,9 +126,9 @@ static MEMBER_CUSTOM_WORDS: ::aws_smithy_schema::Schema<'static> =
         "customWords",
         0,
     )
-    .with_list_member(&MEMBER_CUSTOM_WORDS_MEMBER)
-    .with_traits(&MEMBER_CUSTOM_WORDS_TRAITS);
-static MEMBER_MANAGED_WORD_LISTS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+    .with_list_member(&MEMBER_CUSTOM_WORDS__MEMBER)
+    .with_traits(&MEMBER_CUSTOM_WORDS__TRAITS);
+static MEMBER_MANAGED_WORD_LISTS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#GuardrailManagedWordList$member",
@@ -139,7 +139,7 @@ static MEMBER_MANAGED_WORD_LISTS_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static MEMBER_MANAGED_WORD_LISTS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_MANAGED_WORD_LISTS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -162,8 +162,8 @@ static MEMBER_MANAGED_WORD_LISTS: ::aws_smithy_schema::Schema<'static> =
         "managedWordLists",
         1,
     )
-    .with_list_member(&MEMBER_MANAGED_WORD_LISTS_MEMBER)
-    .with_traits(&MEMBER_MANAGED_WORD_LISTS_TRAITS);
+    .with_list_member(&MEMBER_MANAGED_WORD_LISTS__MEMBER)
+    .with_traits(&MEMBER_MANAGED_WORD_LISTS__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 2] =
     [&MEMBER_CUSTOM_WORDS, &MEMBER_MANAGED_WORD_LISTS];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -196,7 +196,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GuardrailWordPolicyAsses
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_CUSTOM_WORDS_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_CUSTOM_WORDS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -209,7 +209,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GuardrailWordPolicyAsses
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_MANAGED_WORD_LISTS_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_MANAGED_WORD_LISTS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -233,15 +233,17 @@ impl GuardrailWordPolicyAssessment {
     {
         let mut builder = GuardrailWordPolicyAssessmentBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("customWords"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CUSTOM_WORDS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailCustomWord::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.custom_words = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("managedWordLists"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_MANAGED_WORD_LISTS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailManagedWord::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.managed_word_lists = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("customWords"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CUSTOM_WORDS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailCustomWord::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.custom_words = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { seen_1 = true; v.enter("managedWordLists"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_MANAGED_WORD_LISTS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::GuardrailManagedWord::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.managed_word_lists = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.custom_words.is_none() {
+        if !seen_0 {
             v.missing("customWords");
             complete = false;
         }
-        if builder.managed_word_lists.is_none() {
+        if !seen_1 {
             v.missing("managedWordLists");
             complete = false;
         }

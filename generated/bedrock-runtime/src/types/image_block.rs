@@ -89,7 +89,7 @@ impl ImageBlockBuilder {
         })
     }
 }
-static MEMBER_FORMAT_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_FORMAT__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -112,8 +112,8 @@ static MEMBER_FORMAT: ::aws_smithy_schema::Schema<'static> =
         "format",
         0,
     )
-    .with_traits(&MEMBER_FORMAT_TRAITS);
-static MEMBER_SOURCE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_FORMAT__TRAITS);
+static MEMBER_SOURCE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -137,7 +137,7 @@ static MEMBER_SOURCE: ::aws_smithy_schema::Schema<'static> =
         1,
     )
     .with_sensitive()
-    .with_traits(&MEMBER_SOURCE_TRAITS);
+    .with_traits(&MEMBER_SOURCE__TRAITS);
 static MEMBER_ERROR: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -204,6 +204,8 @@ impl ImageBlock {
     {
         let mut builder = ImageBlockBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -213,6 +215,7 @@ impl ImageBlock {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("format");
                             match {
                                 let x = crate::types::ImageFormat::from(
@@ -235,6 +238,7 @@ impl ImageBlock {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("source");
                             match crate::types::ImageSource::deserialize_schema(d, v)? {
                                 Some(x) => {
@@ -264,11 +268,11 @@ impl ImageBlock {
                 Ok(())
             },
         )?;
-        if builder.format.is_none() {
+        if !seen_0 {
             v.missing("format");
             complete = false;
         }
-        if builder.source.is_none() {
+        if !seen_1 {
             v.missing("source");
             complete = false;
         }

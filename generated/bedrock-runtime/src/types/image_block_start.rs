@@ -57,7 +57,7 @@ impl ImageBlockStartBuilder {
         })
     }
 }
-static MEMBER_FORMAT_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_FORMAT__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -80,7 +80,7 @@ static MEMBER_FORMAT: ::aws_smithy_schema::Schema<'static> =
         "format",
         0,
     )
-    .with_traits(&MEMBER_FORMAT_TRAITS);
+    .with_traits(&MEMBER_FORMAT__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] = [&MEMBER_FORMAT];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_struct(
@@ -127,6 +127,7 @@ impl ImageBlockStart {
     {
         let mut builder = ImageBlockStartBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -136,6 +137,7 @@ impl ImageBlockStart {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("format");
                             match {
                                 let x = crate::types::ImageFormat::from(
@@ -159,7 +161,7 @@ impl ImageBlockStart {
                 Ok(())
             },
         )?;
-        if builder.format.is_none() {
+        if !seen_0 {
             v.missing("format");
             complete = false;
         }

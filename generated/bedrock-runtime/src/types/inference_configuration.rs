@@ -133,7 +133,7 @@ static MEMBER_TOP_P: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema:
     "topP",
     2,
 );
-static MEMBER_STOP_SEQUENCES_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_STOP_SEQUENCES__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#InferenceConfigurationStopSequencesList$member",
@@ -155,7 +155,7 @@ static MEMBER_STOP_SEQUENCES: ::aws_smithy_schema::Schema<'static> =
         "stopSequences",
         3,
     )
-    .with_list_member(&MEMBER_STOP_SEQUENCES_MEMBER);
+    .with_list_member(&MEMBER_STOP_SEQUENCES__MEMBER);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 4] = [
     &MEMBER_MAX_TOKENS,
     &MEMBER_TEMPERATURE,
@@ -200,7 +200,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for InferenceConfiguration {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_string(&MEMBER_STOP_SEQUENCES_MEMBER, item)?;
+                        ser.write_string(&MEMBER_STOP_SEQUENCES__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -228,7 +228,7 @@ impl InferenceConfiguration {
 Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("maxTokens"); match { let x = d.read_integer(&MEMBER_MAX_TOKENS)?; v.range(x as f64, Some(1.0f64), None); Some(x) } { Some(x) => { builder.max_tokens = Some(x); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("temperature"); match { let x = d.read_float(&MEMBER_TEMPERATURE)?; v.range(x as f64, Some(0.0f64), Some(1.0f64)); Some(x) } { Some(x) => { builder.temperature = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("topP"); match { let x = d.read_float(&MEMBER_TOP_P)?; v.range(x as f64, Some(0.0f64), Some(1.0f64)); Some(x) } { Some(x) => { builder.top_p = Some(x); } None => complete = false } v.leave(); } }
-Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("stopSequences"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_STOP_SEQUENCES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = d.read_string(&MEMBER_STOP_SEQUENCES_MEMBER)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), None); Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; v.length("", false, x.len(), Some(0u64), Some(2500u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.stop_sequences = Some(x); } None => complete = false } v.leave(); } }
+Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("stopSequences"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_STOP_SEQUENCES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = d.read_string(&MEMBER_STOP_SEQUENCES__MEMBER)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), None); Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; let received = index; v.length(if received == 0 { "[]" } else { "[...]" }, false, received, Some(0u64), Some(2500u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.stop_sequences = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
         if !complete {
             return Ok(None);

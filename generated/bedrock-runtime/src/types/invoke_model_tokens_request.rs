@@ -57,7 +57,7 @@ impl InvokeModelTokensRequestBuilder {
         })
     }
 }
-static MEMBER_BODY_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_BODY__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -80,7 +80,7 @@ static MEMBER_BODY: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     0,
 )
 .with_sensitive()
-.with_traits(&MEMBER_BODY_TRAITS);
+.with_traits(&MEMBER_BODY__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] = [&MEMBER_BODY];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_struct(
@@ -127,6 +127,7 @@ impl InvokeModelTokensRequest {
     {
         let mut builder = InvokeModelTokensRequestBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -136,6 +137,7 @@ impl InvokeModelTokensRequest {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("body");
                             match {
                                 let x = d.read_blob(&MEMBER_BODY)?;
@@ -155,7 +157,7 @@ impl InvokeModelTokensRequest {
                 Ok(())
             },
         )?;
-        if builder.body.is_none() {
+        if !seen_0 {
             v.missing("body");
             complete = false;
         }

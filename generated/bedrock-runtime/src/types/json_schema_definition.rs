@@ -87,7 +87,7 @@ impl JsonSchemaDefinitionBuilder {
         })
     }
 }
-static MEMBER_SCHEMA_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_SCHEMA__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -110,7 +110,7 @@ static MEMBER_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         "schema",
         0,
     )
-    .with_traits(&MEMBER_SCHEMA_TRAITS);
+    .with_traits(&MEMBER_SCHEMA__TRAITS);
 static MEMBER_NAME: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(
     ::aws_smithy_schema::ShapeId::from_parts(
         "com.amazonaws.bedrockruntime#JsonSchemaDefinition$name",
@@ -185,6 +185,7 @@ impl JsonSchemaDefinition {
     {
         let mut builder = JsonSchemaDefinitionBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -194,6 +195,7 @@ impl JsonSchemaDefinition {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("schema");
                             match {
                                 let x = d.read_string(&MEMBER_SCHEMA)?;
@@ -246,7 +248,7 @@ impl JsonSchemaDefinition {
                 Ok(())
             },
         )?;
-        if builder.schema.is_none() {
+        if !seen_0 {
             v.missing("schema");
             complete = false;
         }

@@ -84,7 +84,7 @@ impl MessageBuilder {
         })
     }
 }
-static MEMBER_ROLE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_ROLE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -106,8 +106,8 @@ static MEMBER_ROLE: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "role",
     0,
 )
-.with_traits(&MEMBER_ROLE_TRAITS);
-static MEMBER_CONTENT_MEMBER: ::aws_smithy_schema::Schema<'static> =
+.with_traits(&MEMBER_ROLE__TRAITS);
+static MEMBER_CONTENT__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#ContentBlocks$member",
@@ -118,7 +118,7 @@ static MEMBER_CONTENT_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static MEMBER_CONTENT_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_CONTENT__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -141,8 +141,8 @@ static MEMBER_CONTENT: ::aws_smithy_schema::Schema<'static> =
         "content",
         1,
     )
-    .with_list_member(&MEMBER_CONTENT_MEMBER)
-    .with_traits(&MEMBER_CONTENT_TRAITS);
+    .with_list_member(&MEMBER_CONTENT__MEMBER)
+    .with_traits(&MEMBER_CONTENT__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 2] =
     [&MEMBER_ROLE, &MEMBER_CONTENT];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -179,7 +179,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for Message {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_CONTENT_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_CONTENT__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -203,15 +203,17 @@ impl Message {
     {
         let mut builder = MessageBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("role"); match { let x = crate::types::ConversationRole::from(d.read_string(&MEMBER_ROLE)?.as_str()); if let crate::types::ConversationRole::Unknown(raw) = &x { v.enum_value(raw, crate::types::ConversationRole::values()); } Some(x) } { Some(x) => { builder.role = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("content"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CONTENT, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::ContentBlock::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.content = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("role"); match { let x = crate::types::ConversationRole::from(d.read_string(&MEMBER_ROLE)?.as_str()); if let crate::types::ConversationRole::Unknown(raw) = &x { v.enum_value(raw, crate::types::ConversationRole::values()); } Some(x) } { Some(x) => { builder.role = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { seen_1 = true; v.enter("content"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CONTENT, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::ContentBlock::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.content = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.role.is_none() {
+        if !seen_0 {
             v.missing("role");
             complete = false;
         }
-        if builder.content.is_none() {
+        if !seen_1 {
             v.missing("content");
             complete = false;
         }

@@ -63,7 +63,7 @@ impl MessageStartEventBuilder {
         })
     }
 }
-static MEMBER_ROLE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_ROLE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -85,7 +85,7 @@ static MEMBER_ROLE: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "role",
     0,
 )
-.with_traits(&MEMBER_ROLE_TRAITS);
+.with_traits(&MEMBER_ROLE__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] = [&MEMBER_ROLE];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_struct(
@@ -132,6 +132,7 @@ impl MessageStartEvent {
     {
         let mut builder = MessageStartEventBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -141,6 +142,7 @@ impl MessageStartEvent {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("role");
                             match {
                                 let x = crate::types::ConversationRole::from(
@@ -164,7 +166,7 @@ impl MessageStartEvent {
                 Ok(())
             },
         )?;
-        if builder.role.is_none() {
+        if !seen_0 {
             v.missing("role");
             complete = false;
         }

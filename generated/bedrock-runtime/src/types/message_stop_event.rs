@@ -88,7 +88,7 @@ impl MessageStopEventBuilder {
         })
     }
 }
-static MEMBER_STOP_REASON_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_STOP_REASON__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -111,7 +111,7 @@ static MEMBER_STOP_REASON: ::aws_smithy_schema::Schema<'static> =
         "stopReason",
         0,
     )
-    .with_traits(&MEMBER_STOP_REASON_TRAITS);
+    .with_traits(&MEMBER_STOP_REASON__TRAITS);
 static MEMBER_ADDITIONAL_MODEL_RESPONSE_FIELDS: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -175,6 +175,7 @@ impl MessageStopEvent {
     {
         let mut builder = MessageStopEventBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -184,6 +185,7 @@ impl MessageStopEvent {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("stopReason");
                             match {
                                 let x = crate::types::StopReason::from(
@@ -225,7 +227,7 @@ impl MessageStopEvent {
                 Ok(())
             },
         )?;
-        if builder.stop_reason.is_none() {
+        if !seen_0 {
             v.missing("stopReason");
             complete = false;
         }

@@ -89,7 +89,7 @@ impl OutputFormatBuilder {
         })
     }
 }
-static MEMBER_TYPE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_TYPE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -111,8 +111,8 @@ static MEMBER_TYPE: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "type",
     0,
 )
-.with_traits(&MEMBER_TYPE_TRAITS);
-static MEMBER_STRUCTURE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+.with_traits(&MEMBER_TYPE__TRAITS);
+static MEMBER_STRUCTURE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -136,7 +136,7 @@ static MEMBER_STRUCTURE: ::aws_smithy_schema::Schema<'static> =
         1,
     )
     .with_sensitive()
-    .with_traits(&MEMBER_STRUCTURE_TRAITS);
+    .with_traits(&MEMBER_STRUCTURE__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 2] =
     [&MEMBER_TYPE, &MEMBER_STRUCTURE];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -188,6 +188,8 @@ impl OutputFormat {
     {
         let mut builder = OutputFormatBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -197,6 +199,7 @@ impl OutputFormat {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("type");
                             match {
                                 let x = crate::types::OutputFormatType::from(
@@ -219,6 +222,7 @@ impl OutputFormat {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("structure");
                             match crate::types::OutputFormatStructure::deserialize_schema(d, v)? {
                                 Some(x) => {
@@ -234,11 +238,11 @@ impl OutputFormat {
                 Ok(())
             },
         )?;
-        if builder.r#type.is_none() {
+        if !seen_0 {
             v.missing("type");
             complete = false;
         }
-        if builder.structure.is_none() {
+        if !seen_1 {
             v.missing("structure");
             complete = false;
         }

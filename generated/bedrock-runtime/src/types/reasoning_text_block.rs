@@ -72,7 +72,7 @@ impl ReasoningTextBlockBuilder {
         })
     }
 }
-static MEMBER_TEXT_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_TEXT__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -94,7 +94,7 @@ static MEMBER_TEXT: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "text",
     0,
 )
-.with_traits(&MEMBER_TEXT_TRAITS);
+.with_traits(&MEMBER_TEXT__TRAITS);
 static MEMBER_SIGNATURE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -156,6 +156,7 @@ impl ReasoningTextBlock {
     {
         let mut builder = ReasoningTextBlockBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -165,6 +166,7 @@ impl ReasoningTextBlock {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("text");
                             match {
                                 let x = d.read_string(&MEMBER_TEXT)?;
@@ -200,7 +202,7 @@ impl ReasoningTextBlock {
                 Ok(())
             },
         )?;
-        if builder.text.is_none() {
+        if !seen_0 {
             v.missing("text");
             complete = false;
         }

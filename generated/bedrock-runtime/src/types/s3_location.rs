@@ -69,7 +69,7 @@ impl S3LocationBuilder {
         })
     }
 }
-static MEMBER_URI_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_URI__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -91,7 +91,7 @@ static MEMBER_URI: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::S
     "uri",
     0,
 )
-.with_traits(&MEMBER_URI_TRAITS);
+.with_traits(&MEMBER_URI__TRAITS);
 static MEMBER_BUCKET_OWNER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -153,6 +153,7 @@ impl S3Location {
     {
         let mut builder = S3LocationBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -162,6 +163,7 @@ impl S3Location {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("uri");
                             match {
                                 let x = d.read_string(&MEMBER_URI)?;
@@ -218,7 +220,7 @@ impl S3Location {
                 Ok(())
             },
         )?;
-        if builder.uri.is_none() {
+        if !seen_0 {
             v.missing("uri");
             complete = false;
         }

@@ -125,7 +125,7 @@ impl SearchResultBlockBuilder {
         })
     }
 }
-static MEMBER_SOURCE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_SOURCE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -148,8 +148,8 @@ static MEMBER_SOURCE: ::aws_smithy_schema::Schema<'static> =
         "source",
         0,
     )
-    .with_traits(&MEMBER_SOURCE_TRAITS);
-static MEMBER_TITLE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_SOURCE__TRAITS);
+static MEMBER_TITLE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -172,8 +172,8 @@ static MEMBER_TITLE: ::aws_smithy_schema::Schema<'static> =
         "title",
         1,
     )
-    .with_traits(&MEMBER_TITLE_TRAITS);
-static MEMBER_CONTENT_MEMBER: ::aws_smithy_schema::Schema<'static> =
+    .with_traits(&MEMBER_TITLE__TRAITS);
+static MEMBER_CONTENT__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#SearchResultContentBlocks$member",
@@ -184,7 +184,7 @@ static MEMBER_CONTENT_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static MEMBER_CONTENT_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_CONTENT__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -207,8 +207,8 @@ static MEMBER_CONTENT: ::aws_smithy_schema::Schema<'static> =
         "content",
         2,
     )
-    .with_list_member(&MEMBER_CONTENT_MEMBER)
-    .with_traits(&MEMBER_CONTENT_TRAITS);
+    .with_list_member(&MEMBER_CONTENT__MEMBER)
+    .with_traits(&MEMBER_CONTENT__TRAITS);
 static MEMBER_CITATIONS: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -264,7 +264,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for SearchResultBlock {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_CONTENT_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_CONTENT__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -291,21 +291,24 @@ impl SearchResultBlock {
     {
         let mut builder = SearchResultBlockBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
+        let mut seen_2 = false;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("source"); match { let x = d.read_string(&MEMBER_SOURCE)?;  Some(x) } { Some(x) => { builder.source = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("title"); match { let x = d.read_string(&MEMBER_TITLE)?;  Some(x) } { Some(x) => { builder.title = Some(x); } None => complete = false } v.leave(); } }
-Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("content"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CONTENT, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::SearchResultContentBlock::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.content = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("source"); match { let x = d.read_string(&MEMBER_SOURCE)?;  Some(x) } { Some(x) => { builder.source = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { seen_1 = true; v.enter("title"); match { let x = d.read_string(&MEMBER_TITLE)?;  Some(x) } { Some(x) => { builder.title = Some(x); } None => complete = false } v.leave(); } }
+Some(2) => { if d.is_null() { d.read_null()?; } else { seen_2 = true; v.enter("content"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CONTENT, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::SearchResultContentBlock::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.content = Some(x); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("citations"); match crate::types::CitationsConfig::deserialize_schema(d, v)? { Some(x) => { builder.citations = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.source.is_none() {
+        if !seen_0 {
             v.missing("source");
             complete = false;
         }
-        if builder.title.is_none() {
+        if !seen_1 {
             v.missing("title");
             complete = false;
         }
-        if builder.content.is_none() {
+        if !seen_2 {
             v.missing("content");
             complete = false;
         }

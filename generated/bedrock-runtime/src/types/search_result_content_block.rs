@@ -57,7 +57,7 @@ impl SearchResultContentBlockBuilder {
         })
     }
 }
-static MEMBER_TEXT_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_TEXT__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -79,7 +79,7 @@ static MEMBER_TEXT: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "text",
     0,
 )
-.with_traits(&MEMBER_TEXT_TRAITS);
+.with_traits(&MEMBER_TEXT__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] = [&MEMBER_TEXT];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_struct(
@@ -126,6 +126,7 @@ impl SearchResultContentBlock {
     {
         let mut builder = SearchResultContentBlockBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -135,6 +136,7 @@ impl SearchResultContentBlock {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("text");
                             match {
                                 let x = d.read_string(&MEMBER_TEXT)?;
@@ -153,7 +155,7 @@ impl SearchResultContentBlock {
                 Ok(())
             },
         )?;
-        if builder.text.is_none() {
+        if !seen_0 {
             v.missing("text");
             complete = false;
         }

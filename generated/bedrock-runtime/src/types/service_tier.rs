@@ -57,7 +57,7 @@ impl ServiceTierBuilder {
         })
     }
 }
-static MEMBER_TYPE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_TYPE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -79,7 +79,7 @@ static MEMBER_TYPE: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "type",
     0,
 )
-.with_traits(&MEMBER_TYPE_TRAITS);
+.with_traits(&MEMBER_TYPE__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] = [&MEMBER_TYPE];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_struct(
@@ -126,6 +126,7 @@ impl ServiceTier {
     {
         let mut builder = ServiceTierBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -135,6 +136,7 @@ impl ServiceTier {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("type");
                             match {
                                 let x = crate::types::ServiceTierType::from(
@@ -158,7 +160,7 @@ impl ServiceTier {
                 Ok(())
             },
         )?;
-        if builder.r#type.is_none() {
+        if !seen_0 {
             v.missing("type");
             complete = false;
         }

@@ -54,7 +54,7 @@ impl SystemToolBuilder {
         })
     }
 }
-static MEMBER_NAME_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_NAME__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -76,7 +76,7 @@ static MEMBER_NAME: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "name",
     0,
 )
-.with_traits(&MEMBER_NAME_TRAITS);
+.with_traits(&MEMBER_NAME__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] = [&MEMBER_NAME];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_struct(
@@ -123,6 +123,7 @@ impl SystemTool {
     {
         let mut builder = SystemToolBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -132,6 +133,7 @@ impl SystemTool {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("name");
                             match {
                                 let x = d.read_string(&MEMBER_NAME)?;
@@ -164,7 +166,7 @@ impl SystemTool {
                 Ok(())
             },
         )?;
-        if builder.name.is_none() {
+        if !seen_0 {
             v.missing("name");
             complete = false;
         }

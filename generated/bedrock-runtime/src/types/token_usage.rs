@@ -136,7 +136,7 @@ impl TokenUsageBuilder {
         })
     }
 }
-static MEMBER_INPUT_TOKENS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_INPUT_TOKENS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -159,8 +159,8 @@ static MEMBER_INPUT_TOKENS: ::aws_smithy_schema::Schema<'static> =
         "inputTokens",
         0,
     )
-    .with_traits(&MEMBER_INPUT_TOKENS_TRAITS);
-static MEMBER_OUTPUT_TOKENS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_INPUT_TOKENS__TRAITS);
+static MEMBER_OUTPUT_TOKENS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -183,8 +183,8 @@ static MEMBER_OUTPUT_TOKENS: ::aws_smithy_schema::Schema<'static> =
         "outputTokens",
         1,
     )
-    .with_traits(&MEMBER_OUTPUT_TOKENS_TRAITS);
-static MEMBER_TOTAL_TOKENS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_OUTPUT_TOKENS__TRAITS);
+static MEMBER_TOTAL_TOKENS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -207,7 +207,7 @@ static MEMBER_TOTAL_TOKENS: ::aws_smithy_schema::Schema<'static> =
         "totalTokens",
         2,
     )
-    .with_traits(&MEMBER_TOTAL_TOKENS_TRAITS);
+    .with_traits(&MEMBER_TOTAL_TOKENS__TRAITS);
 static MEMBER_CACHE_READ_INPUT_TOKENS: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -230,7 +230,7 @@ static MEMBER_CACHE_WRITE_INPUT_TOKENS: ::aws_smithy_schema::Schema<'static> =
         "cacheWriteInputTokens",
         4,
     );
-static MEMBER_CACHE_DETAILS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_CACHE_DETAILS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#CacheDetailsList$member",
@@ -252,7 +252,7 @@ static MEMBER_CACHE_DETAILS: ::aws_smithy_schema::Schema<'static> =
         "cacheDetails",
         5,
     )
-    .with_list_member(&MEMBER_CACHE_DETAILS_MEMBER);
+    .with_list_member(&MEMBER_CACHE_DETAILS__MEMBER);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 6] = [
     &MEMBER_INPUT_TOKENS,
     &MEMBER_OUTPUT_TOKENS,
@@ -308,7 +308,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for TokenUsage {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_CACHE_DETAILS_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_CACHE_DETAILS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -332,23 +332,26 @@ impl TokenUsage {
     {
         let mut builder = TokenUsageBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
+        let mut seen_2 = false;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("inputTokens"); match { let x = d.read_integer(&MEMBER_INPUT_TOKENS)?; v.range(x as f64, Some(0.0f64), None); Some(x) } { Some(x) => { builder.input_tokens = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("outputTokens"); match { let x = d.read_integer(&MEMBER_OUTPUT_TOKENS)?; v.range(x as f64, Some(0.0f64), None); Some(x) } { Some(x) => { builder.output_tokens = Some(x); } None => complete = false } v.leave(); } }
-Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("totalTokens"); match { let x = d.read_integer(&MEMBER_TOTAL_TOKENS)?; v.range(x as f64, Some(0.0f64), None); Some(x) } { Some(x) => { builder.total_tokens = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("inputTokens"); match { let x = d.read_integer(&MEMBER_INPUT_TOKENS)?; v.range(x as f64, Some(0.0f64), None); Some(x) } { Some(x) => { builder.input_tokens = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { seen_1 = true; v.enter("outputTokens"); match { let x = d.read_integer(&MEMBER_OUTPUT_TOKENS)?; v.range(x as f64, Some(0.0f64), None); Some(x) } { Some(x) => { builder.output_tokens = Some(x); } None => complete = false } v.leave(); } }
+Some(2) => { if d.is_null() { d.read_null()?; } else { seen_2 = true; v.enter("totalTokens"); match { let x = d.read_integer(&MEMBER_TOTAL_TOKENS)?; v.range(x as f64, Some(0.0f64), None); Some(x) } { Some(x) => { builder.total_tokens = Some(x); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("cacheReadInputTokens"); match { let x = d.read_integer(&MEMBER_CACHE_READ_INPUT_TOKENS)?; v.range(x as f64, Some(0.0f64), None); Some(x) } { Some(x) => { builder.cache_read_input_tokens = Some(x); } None => complete = false } v.leave(); } }
 Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("cacheWriteInputTokens"); match { let x = d.read_integer(&MEMBER_CACHE_WRITE_INPUT_TOKENS)?; v.range(x as f64, Some(0.0f64), None); Some(x) } { Some(x) => { builder.cache_write_input_tokens = Some(x); } None => complete = false } v.leave(); } }
-Some(5) => { if d.is_null() { d.read_null()?; } else { v.enter("cacheDetails"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CACHE_DETAILS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::CacheDetail::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.cache_details = Some(x); } None => complete = false } v.leave(); } }
+Some(5) => { if d.is_null() { d.read_null()?; } else { v.enter("cacheDetails"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CACHE_DETAILS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::CacheDetail::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.cache_details = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.input_tokens.is_none() {
+        if !seen_0 {
             v.missing("inputTokens");
             complete = false;
         }
-        if builder.output_tokens.is_none() {
+        if !seen_1 {
             v.missing("outputTokens");
             complete = false;
         }
-        if builder.total_tokens.is_none() {
+        if !seen_2 {
             v.missing("totalTokens");
             complete = false;
         }

@@ -84,7 +84,7 @@ impl ToolConfigurationBuilder {
         })
     }
 }
-static MEMBER_TOOLS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_TOOLS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#ToolConfigurationToolsList$member",
@@ -95,7 +95,7 @@ static MEMBER_TOOLS_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static MEMBER_TOOLS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_TOOLS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -118,8 +118,8 @@ static MEMBER_TOOLS: ::aws_smithy_schema::Schema<'static> =
         "tools",
         0,
     )
-    .with_list_member(&MEMBER_TOOLS_MEMBER)
-    .with_traits(&MEMBER_TOOLS_TRAITS);
+    .with_list_member(&MEMBER_TOOLS__MEMBER)
+    .with_traits(&MEMBER_TOOLS__TRAITS);
 static MEMBER_TOOL_CHOICE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -163,7 +163,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ToolConfiguration {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_TOOLS_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_TOOLS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -190,11 +190,12 @@ impl ToolConfiguration {
     {
         let mut builder = ToolConfigurationBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("tools"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_TOOLS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Tool::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; v.length("", false, x.len(), Some(1u64), None); if complete { Some(x) } else { None } } { Some(x) => { builder.tools = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("tools"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_TOOLS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Tool::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; let received = index; v.length(if received == 0 { "[]" } else { "[...]" }, false, received, Some(1u64), None); if complete { Some(x) } else { None } } { Some(x) => { builder.tools = Some(x); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("toolChoice"); match crate::types::ToolChoice::deserialize_schema(d, v)? { Some(x) => { builder.tool_choice = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.tools.is_none() {
+        if !seen_0 {
             v.missing("tools");
             complete = false;
         }

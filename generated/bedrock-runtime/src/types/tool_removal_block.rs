@@ -57,7 +57,7 @@ impl ToolRemovalBlockBuilder {
         })
     }
 }
-static MEMBER_TOOL_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_TOOL__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -79,7 +79,7 @@ static MEMBER_TOOL: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "tool",
     0,
 )
-.with_traits(&MEMBER_TOOL_TRAITS);
+.with_traits(&MEMBER_TOOL__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] = [&MEMBER_TOOL];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_struct(
@@ -126,6 +126,7 @@ impl ToolRemovalBlock {
     {
         let mut builder = ToolRemovalBlockBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -135,6 +136,7 @@ impl ToolRemovalBlock {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("tool");
                             match crate::types::ToolReference::deserialize_schema(d, v)? {
                                 Some(x) => {
@@ -150,7 +152,7 @@ impl ToolRemovalBlock {
                 Ok(())
             },
         )?;
-        if builder.tool.is_none() {
+        if !seen_0 {
             v.missing("tool");
             complete = false;
         }

@@ -120,7 +120,7 @@ impl ToolResultBlockBuilder {
         })
     }
 }
-static MEMBER_TOOL_USE_ID_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_TOOL_USE_ID__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -143,8 +143,8 @@ static MEMBER_TOOL_USE_ID: ::aws_smithy_schema::Schema<'static> =
         "toolUseId",
         0,
     )
-    .with_traits(&MEMBER_TOOL_USE_ID_TRAITS);
-static MEMBER_CONTENT_MEMBER: ::aws_smithy_schema::Schema<'static> =
+    .with_traits(&MEMBER_TOOL_USE_ID__TRAITS);
+static MEMBER_CONTENT__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrockruntime#ToolResultContentBlocks$member",
@@ -155,7 +155,7 @@ static MEMBER_CONTENT_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static MEMBER_CONTENT_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_CONTENT__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -178,8 +178,8 @@ static MEMBER_CONTENT: ::aws_smithy_schema::Schema<'static> =
         "content",
         1,
     )
-    .with_list_member(&MEMBER_CONTENT_MEMBER)
-    .with_traits(&MEMBER_CONTENT_TRAITS);
+    .with_list_member(&MEMBER_CONTENT__MEMBER)
+    .with_traits(&MEMBER_CONTENT__TRAITS);
 static MEMBER_STATUS: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -241,7 +241,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ToolResultBlock {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_CONTENT_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_CONTENT__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -271,17 +271,19 @@ impl ToolResultBlock {
     {
         let mut builder = ToolResultBlockBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("toolUseId"); match { let x = d.read_string(&MEMBER_TOOL_USE_ID)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(64u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[a-zA-Z0-9_.:-]+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.tool_use_id = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("content"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CONTENT, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::ToolResultContentBlock::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.content = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("toolUseId"); match { let x = d.read_string(&MEMBER_TOOL_USE_ID)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(64u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[a-zA-Z0-9_.:-]+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.tool_use_id = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { seen_1 = true; v.enter("content"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CONTENT, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::ToolResultContentBlock::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.content = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("status"); match { let x = crate::types::ToolResultStatus::from(d.read_string(&MEMBER_STATUS)?.as_str()); if let crate::types::ToolResultStatus::Unknown(raw) = &x { v.enum_value(raw, crate::types::ToolResultStatus::values()); } Some(x) } { Some(x) => { builder.status = Some(x); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("type"); match { let x = d.read_string(&MEMBER_TYPE)?;  Some(x) } { Some(x) => { builder.r#type = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.tool_use_id.is_none() {
+        if !seen_0 {
             v.missing("toolUseId");
             complete = false;
         }
-        if builder.content.is_none() {
+        if !seen_1 {
             v.missing("content");
             complete = false;
         }

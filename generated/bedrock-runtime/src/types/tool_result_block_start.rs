@@ -93,7 +93,7 @@ impl ToolResultBlockStartBuilder {
         })
     }
 }
-static MEMBER_TOOL_USE_ID_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_TOOL_USE_ID__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -116,7 +116,7 @@ static MEMBER_TOOL_USE_ID: ::aws_smithy_schema::Schema<'static> =
         "toolUseId",
         0,
     )
-    .with_traits(&MEMBER_TOOL_USE_ID_TRAITS);
+    .with_traits(&MEMBER_TOOL_USE_ID__TRAITS);
 static MEMBER_TYPE: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(
     ::aws_smithy_schema::ShapeId::from_parts(
         "com.amazonaws.bedrockruntime#ToolResultBlockStart$type",
@@ -191,6 +191,7 @@ impl ToolResultBlockStart {
     {
         let mut builder = ToolResultBlockStartBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -200,6 +201,7 @@ impl ToolResultBlockStart {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("toolUseId");
                             match {
                                 let x = d.read_string(&MEMBER_TOOL_USE_ID)?;
@@ -271,7 +273,7 @@ impl ToolResultBlockStart {
                 Ok(())
             },
         )?;
-        if builder.tool_use_id.is_none() {
+        if !seen_0 {
             v.missing("toolUseId");
             complete = false;
         }

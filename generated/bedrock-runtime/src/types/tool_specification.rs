@@ -110,7 +110,7 @@ impl ToolSpecificationBuilder {
         })
     }
 }
-static MEMBER_NAME_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_NAME__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -132,7 +132,7 @@ static MEMBER_NAME: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "name",
     0,
 )
-.with_traits(&MEMBER_NAME_TRAITS);
+.with_traits(&MEMBER_NAME__TRAITS);
 static MEMBER_DESCRIPTION: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -144,7 +144,7 @@ static MEMBER_DESCRIPTION: ::aws_smithy_schema::Schema<'static> =
         "description",
         1,
     );
-static MEMBER_INPUT_SCHEMA_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_INPUT_SCHEMA__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -167,7 +167,7 @@ static MEMBER_INPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         "inputSchema",
         2,
     )
-    .with_traits(&MEMBER_INPUT_SCHEMA_TRAITS);
+    .with_traits(&MEMBER_INPUT_SCHEMA__TRAITS);
 static MEMBER_STRICT: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -240,6 +240,8 @@ impl ToolSpecification {
     {
         let mut builder = ToolSpecificationBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_2 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -249,6 +251,7 @@ impl ToolSpecification {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("name");
                             match {
                                 let x = d.read_string(&MEMBER_NAME)?;
@@ -298,6 +301,7 @@ impl ToolSpecification {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_2 = true;
                             v.enter("inputSchema");
                             match crate::types::ToolInputSchema::deserialize_schema(d, v)? {
                                 Some(x) => {
@@ -330,11 +334,11 @@ impl ToolSpecification {
                 Ok(())
             },
         )?;
-        if builder.name.is_none() {
+        if !seen_0 {
             v.missing("name");
             complete = false;
         }
-        if builder.input_schema.is_none() {
+        if !seen_2 {
             v.missing("inputSchema");
             complete = false;
         }

@@ -112,7 +112,7 @@ impl ToolUseBlockBuilder {
         })
     }
 }
-static MEMBER_TOOL_USE_ID_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_TOOL_USE_ID__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -135,8 +135,8 @@ static MEMBER_TOOL_USE_ID: ::aws_smithy_schema::Schema<'static> =
         "toolUseId",
         0,
     )
-    .with_traits(&MEMBER_TOOL_USE_ID_TRAITS);
-static MEMBER_NAME_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_TOOL_USE_ID__TRAITS);
+static MEMBER_NAME__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -158,8 +158,8 @@ static MEMBER_NAME: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "name",
     1,
 )
-.with_traits(&MEMBER_NAME_TRAITS);
-static MEMBER_INPUT_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+.with_traits(&MEMBER_NAME__TRAITS);
+static MEMBER_INPUT__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -182,7 +182,7 @@ static MEMBER_INPUT: ::aws_smithy_schema::Schema<'static> =
         "input",
         2,
     )
-    .with_traits(&MEMBER_INPUT_TRAITS);
+    .with_traits(&MEMBER_INPUT__TRAITS);
 static MEMBER_TYPE: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(
     ::aws_smithy_schema::ShapeId::from_parts(
         "com.amazonaws.bedrockruntime#ToolUseBlock$type",
@@ -255,6 +255,9 @@ impl ToolUseBlock {
     {
         let mut builder = ToolUseBlockBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
+        let mut seen_2 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -264,6 +267,7 @@ impl ToolUseBlock {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("toolUseId");
                             match {
                                 let x = d.read_string(&MEMBER_TOOL_USE_ID)?;
@@ -295,6 +299,7 @@ impl ToolUseBlock {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("name");
                             match {
                                 let x = d.read_string(&MEMBER_NAME)?;
@@ -326,6 +331,7 @@ impl ToolUseBlock {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_2 = true;
                             v.enter("input");
                             match {
                                 let x = d.read_document(&MEMBER_INPUT)?;
@@ -366,15 +372,15 @@ impl ToolUseBlock {
                 Ok(())
             },
         )?;
-        if builder.tool_use_id.is_none() {
+        if !seen_0 {
             v.missing("toolUseId");
             complete = false;
         }
-        if builder.name.is_none() {
+        if !seen_1 {
             v.missing("name");
             complete = false;
         }
-        if builder.input.is_none() {
+        if !seen_2 {
             v.missing("input");
             complete = false;
         }

@@ -57,7 +57,7 @@ impl ToolUseBlockDeltaBuilder {
         })
     }
 }
-static MEMBER_INPUT_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_INPUT__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -80,7 +80,7 @@ static MEMBER_INPUT: ::aws_smithy_schema::Schema<'static> =
         "input",
         0,
     )
-    .with_traits(&MEMBER_INPUT_TRAITS);
+    .with_traits(&MEMBER_INPUT__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] = [&MEMBER_INPUT];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_struct(
@@ -127,6 +127,7 @@ impl ToolUseBlockDelta {
     {
         let mut builder = ToolUseBlockDeltaBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -136,6 +137,7 @@ impl ToolUseBlockDelta {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("input");
                             match {
                                 let x = d.read_string(&MEMBER_INPUT)?;
@@ -154,7 +156,7 @@ impl ToolUseBlockDelta {
                 Ok(())
             },
         )?;
-        if builder.input.is_none() {
+        if !seen_0 {
             v.missing("input");
             complete = false;
         }

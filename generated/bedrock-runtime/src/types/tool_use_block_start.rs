@@ -92,7 +92,7 @@ impl ToolUseBlockStartBuilder {
         })
     }
 }
-static MEMBER_TOOL_USE_ID_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_TOOL_USE_ID__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -115,8 +115,8 @@ static MEMBER_TOOL_USE_ID: ::aws_smithy_schema::Schema<'static> =
         "toolUseId",
         0,
     )
-    .with_traits(&MEMBER_TOOL_USE_ID_TRAITS);
-static MEMBER_NAME_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_TOOL_USE_ID__TRAITS);
+static MEMBER_NAME__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -138,7 +138,7 @@ static MEMBER_NAME: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "name",
     1,
 )
-.with_traits(&MEMBER_NAME_TRAITS);
+.with_traits(&MEMBER_NAME__TRAITS);
 static MEMBER_TYPE: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(
     ::aws_smithy_schema::ShapeId::from_parts(
         "com.amazonaws.bedrockruntime#ToolUseBlockStart$type",
@@ -203,6 +203,8 @@ impl ToolUseBlockStart {
     {
         let mut builder = ToolUseBlockStartBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -212,6 +214,7 @@ impl ToolUseBlockStart {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("toolUseId");
                             match {
                                 let x = d.read_string(&MEMBER_TOOL_USE_ID)?;
@@ -243,6 +246,7 @@ impl ToolUseBlockStart {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("name");
                             match {
                                 let x = d.read_string(&MEMBER_NAME)?;
@@ -297,11 +301,11 @@ impl ToolUseBlockStart {
                 Ok(())
             },
         )?;
-        if builder.tool_use_id.is_none() {
+        if !seen_0 {
             v.missing("toolUseId");
             complete = false;
         }
-        if builder.name.is_none() {
+        if !seen_1 {
             v.missing("name");
             complete = false;
         }

@@ -74,7 +74,7 @@ impl VideoBlockBuilder {
         })
     }
 }
-static MEMBER_FORMAT_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_FORMAT__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -97,8 +97,8 @@ static MEMBER_FORMAT: ::aws_smithy_schema::Schema<'static> =
         "format",
         0,
     )
-    .with_traits(&MEMBER_FORMAT_TRAITS);
-static MEMBER_SOURCE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_FORMAT__TRAITS);
+static MEMBER_SOURCE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -121,7 +121,7 @@ static MEMBER_SOURCE: ::aws_smithy_schema::Schema<'static> =
         "source",
         1,
     )
-    .with_traits(&MEMBER_SOURCE_TRAITS);
+    .with_traits(&MEMBER_SOURCE__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 2] =
     [&MEMBER_FORMAT, &MEMBER_SOURCE];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -173,6 +173,8 @@ impl VideoBlock {
     {
         let mut builder = VideoBlockBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -182,6 +184,7 @@ impl VideoBlock {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("format");
                             match {
                                 let x = crate::types::VideoFormat::from(
@@ -204,6 +207,7 @@ impl VideoBlock {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("source");
                             match crate::types::VideoSource::deserialize_schema(d, v)? {
                                 Some(x) => {
@@ -219,11 +223,11 @@ impl VideoBlock {
                 Ok(())
             },
         )?;
-        if builder.format.is_none() {
+        if !seen_0 {
             v.missing("format");
             complete = false;
         }
-        if builder.source.is_none() {
+        if !seen_1 {
             v.missing("source");
             complete = false;
         }

@@ -245,7 +245,7 @@ impl CreateModelInvocationJobInputBuilder {
         })
     }
 }
-static INPUT_MEMBER_JOB_NAME_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_JOB_NAME__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -268,8 +268,8 @@ static INPUT_MEMBER_JOB_NAME: ::aws_smithy_schema::Schema<'static> =
         "jobName",
         0,
     )
-    .with_traits(&INPUT_MEMBER_JOB_NAME_TRAITS);
-static INPUT_MEMBER_ROLE_ARN_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&INPUT_MEMBER_JOB_NAME__TRAITS);
+static INPUT_MEMBER_ROLE_ARN__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -292,7 +292,7 @@ static INPUT_MEMBER_ROLE_ARN: ::aws_smithy_schema::Schema<'static> =
         "roleArn",
         1,
     )
-    .with_traits(&INPUT_MEMBER_ROLE_ARN_TRAITS);
+    .with_traits(&INPUT_MEMBER_ROLE_ARN__TRAITS);
 static INPUT_MEMBER_CLIENT_REQUEST_TOKEN: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -304,7 +304,7 @@ static INPUT_MEMBER_CLIENT_REQUEST_TOKEN: ::aws_smithy_schema::Schema<'static> =
         "clientRequestToken",
         2,
     );
-static INPUT_MEMBER_MODEL_ID_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_MODEL_ID__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -327,19 +327,20 @@ static INPUT_MEMBER_MODEL_ID: ::aws_smithy_schema::Schema<'static> =
         "modelId",
         3,
     )
-    .with_traits(&INPUT_MEMBER_MODEL_ID_TRAITS);
-static INPUT_MEMBER_INPUT_DATA_CONFIG_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
-    ::std::sync::LazyLock::new(|| {
-        let mut map = ::aws_smithy_schema::TraitMap::new();
-        map.insert(::std::boxed::Box::new(
-            ::aws_smithy_schema::AnnotationTrait::new(::aws_smithy_schema::ShapeId::from_parts(
-                "smithy.api#required",
-                "smithy.api",
-                "required",
-            )),
-        ));
-        map
-    });
+    .with_traits(&INPUT_MEMBER_MODEL_ID__TRAITS);
+static INPUT_MEMBER_INPUT_DATA_CONFIG__TRAITS: ::std::sync::LazyLock<
+    ::aws_smithy_schema::TraitMap,
+> = ::std::sync::LazyLock::new(|| {
+    let mut map = ::aws_smithy_schema::TraitMap::new();
+    map.insert(::std::boxed::Box::new(
+        ::aws_smithy_schema::AnnotationTrait::new(::aws_smithy_schema::ShapeId::from_parts(
+            "smithy.api#required",
+            "smithy.api",
+            "required",
+        )),
+    ));
+    map
+});
 static INPUT_MEMBER_INPUT_DATA_CONFIG: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -351,8 +352,8 @@ static INPUT_MEMBER_INPUT_DATA_CONFIG: ::aws_smithy_schema::Schema<'static> =
         "inputDataConfig",
         4,
     )
-    .with_traits(&INPUT_MEMBER_INPUT_DATA_CONFIG_TRAITS);
-static INPUT_MEMBER_OUTPUT_DATA_CONFIG_TRAITS: ::std::sync::LazyLock<
+    .with_traits(&INPUT_MEMBER_INPUT_DATA_CONFIG__TRAITS);
+static INPUT_MEMBER_OUTPUT_DATA_CONFIG__TRAITS: ::std::sync::LazyLock<
     ::aws_smithy_schema::TraitMap,
 > = ::std::sync::LazyLock::new(|| {
     let mut map = ::aws_smithy_schema::TraitMap::new();
@@ -376,7 +377,7 @@ static INPUT_MEMBER_OUTPUT_DATA_CONFIG: ::aws_smithy_schema::Schema<'static> =
         "outputDataConfig",
         5,
     )
-    .with_traits(&INPUT_MEMBER_OUTPUT_DATA_CONFIG_TRAITS);
+    .with_traits(&INPUT_MEMBER_OUTPUT_DATA_CONFIG__TRAITS);
 static INPUT_MEMBER_VPC_CONFIG: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -399,7 +400,7 @@ static INPUT_MEMBER_TIMEOUT_DURATION_IN_HOURS: ::aws_smithy_schema::Schema<'stat
         "timeoutDurationInHours",
         7,
     );
-static INPUT_MEMBER_TAGS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static INPUT_MEMBER_TAGS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrock#TagList$member",
@@ -421,7 +422,7 @@ static INPUT_MEMBER_TAGS: ::aws_smithy_schema::Schema<'static> =
         "tags",
         8,
     )
-    .with_list_member(&INPUT_MEMBER_TAGS_MEMBER);
+    .with_list_member(&INPUT_MEMBER_TAGS__MEMBER);
 static INPUT_MEMBER_MODEL_INVOCATION_TYPE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -508,7 +509,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for CreateModelInvocationJob
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&INPUT_MEMBER_TAGS_MEMBER, item)?;
+                        ser.write_struct(&INPUT_MEMBER_TAGS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -535,35 +536,40 @@ impl CreateModelInvocationJobInput {
     {
         let mut builder = CreateModelInvocationJobInputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
+        let mut seen_3 = false;
+        let mut seen_4 = false;
+        let mut seen_5 = false;
         d.read_struct(&INPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("jobName"); match { let x = d.read_string(&INPUT_MEMBER_JOB_NAME)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(63u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\\+\\-\\.]){0,63}"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.job_name = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("roleArn"); match { let x = d.read_string(&INPUT_MEMBER_ROLE_ARN)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.role_arn = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("jobName"); match { let x = d.read_string(&INPUT_MEMBER_JOB_NAME)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(63u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\\+\\-\\.]){0,63}"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.job_name = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { seen_1 = true; v.enter("roleArn"); match { let x = d.read_string(&INPUT_MEMBER_ROLE_ARN)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.role_arn = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("clientRequestToken"); match { let x = d.read_string(&INPUT_MEMBER_CLIENT_REQUEST_TOKEN)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(256u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[a-zA-Z0-9]{1,256}(-*[a-zA-Z0-9]){0,256}"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.client_request_token = Some(x); } None => complete = false } v.leave(); } }
-Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("modelId"); match { let x = d.read_string(&INPUT_MEMBER_MODEL_ID)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:(([0-9]{12}:custom-model/[a-z0-9-]{1,63}[.]{1}[a-z0-9-:]{1,63}/[a-z0-9]{12}$)|(:foundation-model/([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2})|(([0-9a-zA-Z][_-]?)+)$)|([0-9]{12}:(inference-profile|application-inference-profile)/[a-zA-Z0-9-:.]+$)))|([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2})|(([0-9a-zA-Z][_-]?)+)"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.model_id = Some(x); } None => complete = false } v.leave(); } }
-Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("inputDataConfig"); match crate::types::ModelInvocationJobInputDataConfig::deserialize_schema(d, v)? { Some(x) => { builder.input_data_config = Some(x); } None => complete = false } v.leave(); } }
-Some(5) => { if d.is_null() { d.read_null()?; } else { v.enter("outputDataConfig"); match crate::types::ModelInvocationJobOutputDataConfig::deserialize_schema(d, v)? { Some(x) => { builder.output_data_config = Some(x); } None => complete = false } v.leave(); } }
+Some(3) => { if d.is_null() { d.read_null()?; } else { seen_3 = true; v.enter("modelId"); match { let x = d.read_string(&INPUT_MEMBER_MODEL_ID)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:(([0-9]{12}:custom-model/[a-z0-9-]{1,63}[.]{1}[a-z0-9-:]{1,63}/[a-z0-9]{12}$)|(:foundation-model/([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2})|(([0-9a-zA-Z][_-]?)+)$)|([0-9]{12}:(inference-profile|application-inference-profile)/[a-zA-Z0-9-:.]+$)))|([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2})|(([0-9a-zA-Z][_-]?)+)"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.model_id = Some(x); } None => complete = false } v.leave(); } }
+Some(4) => { if d.is_null() { d.read_null()?; } else { seen_4 = true; v.enter("inputDataConfig"); match crate::types::ModelInvocationJobInputDataConfig::deserialize_schema(d, v)? { Some(x) => { builder.input_data_config = Some(x); } None => complete = false } v.leave(); } }
+Some(5) => { if d.is_null() { d.read_null()?; } else { seen_5 = true; v.enter("outputDataConfig"); match crate::types::ModelInvocationJobOutputDataConfig::deserialize_schema(d, v)? { Some(x) => { builder.output_data_config = Some(x); } None => complete = false } v.leave(); } }
 Some(6) => { if d.is_null() { d.read_null()?; } else { v.enter("vpcConfig"); match crate::types::VpcConfig::deserialize_schema(d, v)? { Some(x) => { builder.vpc_config = Some(x); } None => complete = false } v.leave(); } }
 Some(7) => { if d.is_null() { d.read_null()?; } else { v.enter("timeoutDurationInHours"); match { let x = d.read_integer(&INPUT_MEMBER_TIMEOUT_DURATION_IN_HOURS)?; v.range(x as f64, Some(24.0f64), Some(168.0f64)); Some(x) } { Some(x) => { builder.timeout_duration_in_hours = Some(x); } None => complete = false } v.leave(); } }
-Some(8) => { if d.is_null() { d.read_null()?; } else { v.enter("tags"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&INPUT_MEMBER_TAGS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Tag::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; v.length("", false, x.len(), Some(0u64), Some(200u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.tags = Some(x); } None => complete = false } v.leave(); } }
+Some(8) => { if d.is_null() { d.read_null()?; } else { v.enter("tags"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&INPUT_MEMBER_TAGS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Tag::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; let received = index; v.length(if received == 0 { "[]" } else { "[...]" }, false, received, Some(0u64), Some(200u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.tags = Some(x); } None => complete = false } v.leave(); } }
 Some(9) => { if d.is_null() { d.read_null()?; } else { v.enter("modelInvocationType"); match { let x = crate::types::ModelInvocationType::from(d.read_string(&INPUT_MEMBER_MODEL_INVOCATION_TYPE)?.as_str()); if let crate::types::ModelInvocationType::Unknown(raw) = &x { v.enum_value(raw, crate::types::ModelInvocationType::values()); } Some(x) } { Some(x) => { builder.model_invocation_type = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.job_name.is_none() {
+        if !seen_0 {
             v.missing("jobName");
             complete = false;
         }
-        if builder.role_arn.is_none() {
+        if !seen_1 {
             v.missing("roleArn");
             complete = false;
         }
-        if builder.model_id.is_none() {
+        if !seen_3 {
             v.missing("modelId");
             complete = false;
         }
-        if builder.input_data_config.is_none() {
+        if !seen_4 {
             v.missing("inputDataConfig");
             complete = false;
         }
-        if builder.output_data_config.is_none() {
+        if !seen_5 {
             v.missing("outputDataConfig");
             complete = false;
         }
@@ -629,7 +635,7 @@ impl CreateModelInvocationJobOutputBuilder {
         })
     }
 }
-static OUTPUT_MEMBER_JOB_ARN_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static OUTPUT_MEMBER_JOB_ARN__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -652,7 +658,7 @@ static OUTPUT_MEMBER_JOB_ARN: ::aws_smithy_schema::Schema<'static> =
         "jobArn",
         0,
     )
-    .with_traits(&OUTPUT_MEMBER_JOB_ARN_TRAITS);
+    .with_traits(&OUTPUT_MEMBER_JOB_ARN__TRAITS);
 pub(crate) static OUTPUT_MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] =
     [&OUTPUT_MEMBER_JOB_ARN];
 pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -664,7 +670,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ),
         ::aws_smithy_schema::ShapeType::Structure,
         &OUTPUT_MEMBERS,
-    );
+    )
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "POST",
+        "/model-invocation-job",
+        Some(200),
+    ));
 impl CreateModelInvocationJobOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;
@@ -700,10 +711,11 @@ impl CreateModelInvocationJobOutput {
     {
         let mut builder = CreateModelInvocationJobOutputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(&OUTPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("jobArn"); match { let x = d.read_string(&OUTPUT_MEMBER_JOB_ARN)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(1011u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:model-invocation-job/[a-z0-9]{12})"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.job_arn = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("jobArn"); match { let x = d.read_string(&OUTPUT_MEMBER_JOB_ARN)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(1011u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:model-invocation-job/[a-z0-9]{12})"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.job_arn = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.job_arn.is_none() {
+        if !seen_0 {
             v.missing("jobArn");
             complete = false;
         }

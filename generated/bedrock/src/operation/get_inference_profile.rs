@@ -66,7 +66,7 @@ impl GetInferenceProfileInputBuilder {
         })
     }
 }
-static INPUT_MEMBER_INFERENCE_PROFILE_IDENTIFIER_TRAITS: ::std::sync::LazyLock<
+static INPUT_MEMBER_INFERENCE_PROFILE_IDENTIFIER__TRAITS: ::std::sync::LazyLock<
     ::aws_smithy_schema::TraitMap,
 > = ::std::sync::LazyLock::new(|| {
     let mut map = ::aws_smithy_schema::TraitMap::new();
@@ -91,7 +91,7 @@ static INPUT_MEMBER_INFERENCE_PROFILE_IDENTIFIER: ::aws_smithy_schema::Schema<'s
         0,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_INFERENCE_PROFILE_IDENTIFIER_TRAITS);
+    .with_traits(&INPUT_MEMBER_INFERENCE_PROFILE_IDENTIFIER__TRAITS);
 pub(crate) static INPUT_MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] =
     [&INPUT_MEMBER_INFERENCE_PROFILE_IDENTIFIER];
 pub(crate) static INPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -144,10 +144,11 @@ impl GetInferenceProfileInput {
     {
         let mut builder = GetInferenceProfileInputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(&INPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("inferenceProfileIdentifier"); match { let x = d.read_string(&INPUT_MEMBER_INFERENCE_PROFILE_IDENTIFIER)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(arn:aws(|-us-gov|-cn|-iso|-iso-b):bedrock:(|[0-9a-z-]{0,20}):(|[0-9]{12}):(inference-profile|application-inference-profile)/)?[a-zA-Z0-9-:.]+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.inference_profile_identifier = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("inferenceProfileIdentifier"); match { let x = d.read_string(&INPUT_MEMBER_INFERENCE_PROFILE_IDENTIFIER)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(arn:aws(|-us-gov|-cn|-iso|-iso-b):bedrock:(|[0-9a-z-]{0,20}):(|[0-9]{12}):(inference-profile|application-inference-profile)/)?[a-zA-Z0-9-:.]+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.inference_profile_identifier = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.inference_profile_identifier.is_none() {
+        if !seen_0 {
             v.missing("inferenceProfileIdentifier");
             complete = false;
         }
@@ -406,7 +407,7 @@ impl GetInferenceProfileOutputBuilder {
         })
     }
 }
-static OUTPUT_MEMBER_INFERENCE_PROFILE_NAME_TRAITS: ::std::sync::LazyLock<
+static OUTPUT_MEMBER_INFERENCE_PROFILE_NAME__TRAITS: ::std::sync::LazyLock<
     ::aws_smithy_schema::TraitMap,
 > = ::std::sync::LazyLock::new(|| {
     let mut map = ::aws_smithy_schema::TraitMap::new();
@@ -430,7 +431,7 @@ static OUTPUT_MEMBER_INFERENCE_PROFILE_NAME: ::aws_smithy_schema::Schema<'static
         "inferenceProfileName",
         0,
     )
-    .with_traits(&OUTPUT_MEMBER_INFERENCE_PROFILE_NAME_TRAITS);
+    .with_traits(&OUTPUT_MEMBER_INFERENCE_PROFILE_NAME__TRAITS);
 static OUTPUT_MEMBER_DESCRIPTION: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -467,7 +468,7 @@ static OUTPUT_MEMBER_UPDATED_AT: ::aws_smithy_schema::Schema<'static> =
         3,
     )
     .with_timestamp_format(::aws_smithy_schema::traits::TimestampFormat::DateTime);
-static OUTPUT_MEMBER_INFERENCE_PROFILE_ARN_TRAITS: ::std::sync::LazyLock<
+static OUTPUT_MEMBER_INFERENCE_PROFILE_ARN__TRAITS: ::std::sync::LazyLock<
     ::aws_smithy_schema::TraitMap,
 > = ::std::sync::LazyLock::new(|| {
     let mut map = ::aws_smithy_schema::TraitMap::new();
@@ -491,8 +492,8 @@ static OUTPUT_MEMBER_INFERENCE_PROFILE_ARN: ::aws_smithy_schema::Schema<'static>
         "inferenceProfileArn",
         4,
     )
-    .with_traits(&OUTPUT_MEMBER_INFERENCE_PROFILE_ARN_TRAITS);
-static OUTPUT_MEMBER_MODELS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+    .with_traits(&OUTPUT_MEMBER_INFERENCE_PROFILE_ARN__TRAITS);
+static OUTPUT_MEMBER_MODELS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrock#InferenceProfileModels$member",
@@ -503,7 +504,7 @@ static OUTPUT_MEMBER_MODELS_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static OUTPUT_MEMBER_MODELS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static OUTPUT_MEMBER_MODELS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -526,9 +527,9 @@ static OUTPUT_MEMBER_MODELS: ::aws_smithy_schema::Schema<'static> =
         "models",
         5,
     )
-    .with_list_member(&OUTPUT_MEMBER_MODELS_MEMBER)
-    .with_traits(&OUTPUT_MEMBER_MODELS_TRAITS);
-static OUTPUT_MEMBER_INFERENCE_PROFILE_ID_TRAITS: ::std::sync::LazyLock<
+    .with_list_member(&OUTPUT_MEMBER_MODELS__MEMBER)
+    .with_traits(&OUTPUT_MEMBER_MODELS__TRAITS);
+static OUTPUT_MEMBER_INFERENCE_PROFILE_ID__TRAITS: ::std::sync::LazyLock<
     ::aws_smithy_schema::TraitMap,
 > = ::std::sync::LazyLock::new(|| {
     let mut map = ::aws_smithy_schema::TraitMap::new();
@@ -552,8 +553,8 @@ static OUTPUT_MEMBER_INFERENCE_PROFILE_ID: ::aws_smithy_schema::Schema<'static> 
         "inferenceProfileId",
         6,
     )
-    .with_traits(&OUTPUT_MEMBER_INFERENCE_PROFILE_ID_TRAITS);
-static OUTPUT_MEMBER_STATUS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&OUTPUT_MEMBER_INFERENCE_PROFILE_ID__TRAITS);
+static OUTPUT_MEMBER_STATUS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -576,8 +577,8 @@ static OUTPUT_MEMBER_STATUS: ::aws_smithy_schema::Schema<'static> =
         "status",
         7,
     )
-    .with_traits(&OUTPUT_MEMBER_STATUS_TRAITS);
-static OUTPUT_MEMBER_TYPE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&OUTPUT_MEMBER_STATUS__TRAITS);
+static OUTPUT_MEMBER_TYPE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -600,7 +601,7 @@ static OUTPUT_MEMBER_TYPE: ::aws_smithy_schema::Schema<'static> =
         "type",
         8,
     )
-    .with_traits(&OUTPUT_MEMBER_TYPE_TRAITS);
+    .with_traits(&OUTPUT_MEMBER_TYPE__TRAITS);
 pub(crate) static OUTPUT_MEMBERS: [&::aws_smithy_schema::Schema<'static>; 9] = [
     &OUTPUT_MEMBER_INFERENCE_PROFILE_NAME,
     &OUTPUT_MEMBER_DESCRIPTION,
@@ -621,7 +622,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ),
         ::aws_smithy_schema::ShapeType::Structure,
         &OUTPUT_MEMBERS,
-    );
+    )
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "GET",
+        "/inference-profiles/{inferenceProfileIdentifier}",
+        Some(200),
+    ));
 impl GetInferenceProfileOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;
@@ -659,7 +665,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GetInferenceProfileOutpu
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&OUTPUT_MEMBER_MODELS_MEMBER, item)?;
+                        ser.write_struct(&OUTPUT_MEMBER_MODELS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -695,38 +701,44 @@ impl GetInferenceProfileOutput {
     {
         let mut builder = GetInferenceProfileOutputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_4 = false;
+        let mut seen_5 = false;
+        let mut seen_6 = false;
+        let mut seen_7 = false;
+        let mut seen_8 = false;
         d.read_struct(&OUTPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("inferenceProfileName"); match { let x = d.read_string(&OUTPUT_MEMBER_INFERENCE_PROFILE_NAME)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(64u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("([0-9a-zA-Z][ _-]?)+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.inference_profile_name = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("inferenceProfileName"); match { let x = d.read_string(&OUTPUT_MEMBER_INFERENCE_PROFILE_NAME)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(64u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("([0-9a-zA-Z][ _-]?)+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.inference_profile_name = Some(x); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("description"); match { let x = d.read_string(&OUTPUT_MEMBER_DESCRIPTION)?; v.length(x.as_str(), true, x.chars().count(), Some(1u64), Some(200u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("([0-9a-zA-Z:.][ _-]?)+"); v.pattern(&x, true, &PATTERN); } Some(x) } { Some(x) => { builder.description = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("createdAt"); match { let x = d.read_timestamp(&OUTPUT_MEMBER_CREATED_AT)?;  Some(x) } { Some(x) => { builder.created_at = Some(x); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("updatedAt"); match { let x = d.read_timestamp(&OUTPUT_MEMBER_UPDATED_AT)?;  Some(x) } { Some(x) => { builder.updated_at = Some(x); } None => complete = false } v.leave(); } }
-Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("inferenceProfileArn"); match { let x = d.read_string(&OUTPUT_MEMBER_INFERENCE_PROFILE_ARN)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("arn:aws(|-us-gov|-cn|-iso|-iso-b):bedrock:(|[0-9a-z-]{0,20}):(|[0-9]{12}):(inference-profile|application-inference-profile)/[a-zA-Z0-9-:.]+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.inference_profile_arn = Some(x); } None => complete = false } v.leave(); } }
-Some(5) => { if d.is_null() { d.read_null()?; } else { v.enter("models"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_MODELS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::InferenceProfileModel::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; v.length("", false, x.len(), Some(1u64), Some(5u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.models = Some(x); } None => complete = false } v.leave(); } }
-Some(6) => { if d.is_null() { d.read_null()?; } else { v.enter("inferenceProfileId"); match { let x = d.read_string(&OUTPUT_MEMBER_INFERENCE_PROFILE_ID)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(64u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[a-zA-Z0-9-:.]+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.inference_profile_id = Some(x); } None => complete = false } v.leave(); } }
-Some(7) => { if d.is_null() { d.read_null()?; } else { v.enter("status"); match { let x = crate::types::InferenceProfileStatus::from(d.read_string(&OUTPUT_MEMBER_STATUS)?.as_str()); if let crate::types::InferenceProfileStatus::Unknown(raw) = &x { v.enum_value(raw, crate::types::InferenceProfileStatus::values()); } Some(x) } { Some(x) => { builder.status = Some(x); } None => complete = false } v.leave(); } }
-Some(8) => { if d.is_null() { d.read_null()?; } else { v.enter("type"); match { let x = crate::types::InferenceProfileType::from(d.read_string(&OUTPUT_MEMBER_TYPE)?.as_str()); if let crate::types::InferenceProfileType::Unknown(raw) = &x { v.enum_value(raw, crate::types::InferenceProfileType::values()); } Some(x) } { Some(x) => { builder.r#type = Some(x); } None => complete = false } v.leave(); } }
+Some(4) => { if d.is_null() { d.read_null()?; } else { seen_4 = true; v.enter("inferenceProfileArn"); match { let x = d.read_string(&OUTPUT_MEMBER_INFERENCE_PROFILE_ARN)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("arn:aws(|-us-gov|-cn|-iso|-iso-b):bedrock:(|[0-9a-z-]{0,20}):(|[0-9]{12}):(inference-profile|application-inference-profile)/[a-zA-Z0-9-:.]+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.inference_profile_arn = Some(x); } None => complete = false } v.leave(); } }
+Some(5) => { if d.is_null() { d.read_null()?; } else { seen_5 = true; v.enter("models"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_MODELS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::InferenceProfileModel::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; let received = index; v.length(if received == 0 { "[]" } else { "[...]" }, false, received, Some(1u64), Some(5u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.models = Some(x); } None => complete = false } v.leave(); } }
+Some(6) => { if d.is_null() { d.read_null()?; } else { seen_6 = true; v.enter("inferenceProfileId"); match { let x = d.read_string(&OUTPUT_MEMBER_INFERENCE_PROFILE_ID)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(64u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[a-zA-Z0-9-:.]+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.inference_profile_id = Some(x); } None => complete = false } v.leave(); } }
+Some(7) => { if d.is_null() { d.read_null()?; } else { seen_7 = true; v.enter("status"); match { let x = crate::types::InferenceProfileStatus::from(d.read_string(&OUTPUT_MEMBER_STATUS)?.as_str()); if let crate::types::InferenceProfileStatus::Unknown(raw) = &x { v.enum_value(raw, crate::types::InferenceProfileStatus::values()); } Some(x) } { Some(x) => { builder.status = Some(x); } None => complete = false } v.leave(); } }
+Some(8) => { if d.is_null() { d.read_null()?; } else { seen_8 = true; v.enter("type"); match { let x = crate::types::InferenceProfileType::from(d.read_string(&OUTPUT_MEMBER_TYPE)?.as_str()); if let crate::types::InferenceProfileType::Unknown(raw) = &x { v.enum_value(raw, crate::types::InferenceProfileType::values()); } Some(x) } { Some(x) => { builder.r#type = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.inference_profile_name.is_none() {
+        if !seen_0 {
             v.missing("inferenceProfileName");
             complete = false;
         }
-        if builder.inference_profile_arn.is_none() {
+        if !seen_4 {
             v.missing("inferenceProfileArn");
             complete = false;
         }
-        if builder.models.is_none() {
+        if !seen_5 {
             v.missing("models");
             complete = false;
         }
-        if builder.inference_profile_id.is_none() {
+        if !seen_6 {
             v.missing("inferenceProfileId");
             complete = false;
         }
-        if builder.status.is_none() {
+        if !seen_7 {
             v.missing("status");
             complete = false;
         }
-        if builder.r#type.is_none() {
+        if !seen_8 {
             v.missing("type");
             complete = false;
         }

@@ -387,7 +387,7 @@ impl ListFoundationModelsOutputBuilder {
         }
     }
 }
-static OUTPUT_MEMBER_MODEL_SUMMARIES_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static OUTPUT_MEMBER_MODEL_SUMMARIES__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrock#FoundationModelSummaryList$member",
@@ -409,7 +409,7 @@ static OUTPUT_MEMBER_MODEL_SUMMARIES: ::aws_smithy_schema::Schema<'static> =
         "modelSummaries",
         0,
     )
-    .with_list_member(&OUTPUT_MEMBER_MODEL_SUMMARIES_MEMBER);
+    .with_list_member(&OUTPUT_MEMBER_MODEL_SUMMARIES__MEMBER);
 pub(crate) static OUTPUT_MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] =
     [&OUTPUT_MEMBER_MODEL_SUMMARIES];
 pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -421,7 +421,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ),
         ::aws_smithy_schema::ShapeType::Structure,
         &OUTPUT_MEMBERS,
-    );
+    )
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "GET",
+        "/foundation-models",
+        Some(200),
+    ));
 impl ListFoundationModelsOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;
@@ -441,7 +446,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListFoundationModelsOutp
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&OUTPUT_MEMBER_MODEL_SUMMARIES_MEMBER, item)?;
+                        ser.write_struct(&OUTPUT_MEMBER_MODEL_SUMMARIES__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -466,7 +471,7 @@ impl ListFoundationModelsOutput {
         let mut builder = ListFoundationModelsOutputBuilder::default();
         let mut complete = true;
         d.read_struct(&OUTPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("modelSummaries"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_MODEL_SUMMARIES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::FoundationModelSummary::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.model_summaries = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("modelSummaries"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_MODEL_SUMMARIES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::FoundationModelSummary::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.model_summaries = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
         if !complete {
             return Ok(None);

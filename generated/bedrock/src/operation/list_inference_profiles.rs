@@ -341,7 +341,7 @@ impl ListInferenceProfilesOutputBuilder {
         }
     }
 }
-static OUTPUT_MEMBER_INFERENCE_PROFILE_SUMMARIES_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static OUTPUT_MEMBER_INFERENCE_PROFILE_SUMMARIES__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrock#InferenceProfileSummaries$member",
@@ -363,7 +363,7 @@ static OUTPUT_MEMBER_INFERENCE_PROFILE_SUMMARIES: ::aws_smithy_schema::Schema<'s
         "inferenceProfileSummaries",
         0,
     )
-    .with_list_member(&OUTPUT_MEMBER_INFERENCE_PROFILE_SUMMARIES_MEMBER);
+    .with_list_member(&OUTPUT_MEMBER_INFERENCE_PROFILE_SUMMARIES__MEMBER);
 static OUTPUT_MEMBER_NEXT_TOKEN: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -388,7 +388,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ),
         ::aws_smithy_schema::ShapeType::Structure,
         &OUTPUT_MEMBERS,
-    );
+    )
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "GET",
+        "/inference-profiles",
+        Some(200),
+    ));
 impl ListInferenceProfilesOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;
@@ -408,7 +413,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListInferenceProfilesOut
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&OUTPUT_MEMBER_INFERENCE_PROFILE_SUMMARIES_MEMBER, item)?;
+                        ser.write_struct(&OUTPUT_MEMBER_INFERENCE_PROFILE_SUMMARIES__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -436,7 +441,7 @@ impl ListInferenceProfilesOutput {
         let mut builder = ListInferenceProfilesOutputBuilder::default();
         let mut complete = true;
         d.read_struct(&OUTPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("inferenceProfileSummaries"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_INFERENCE_PROFILE_SUMMARIES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::InferenceProfileSummary::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.inference_profile_summaries = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("inferenceProfileSummaries"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_INFERENCE_PROFILE_SUMMARIES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::InferenceProfileSummary::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.inference_profile_summaries = Some(x); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("nextToken"); match { let x = d.read_string(&OUTPUT_MEMBER_NEXT_TOKEN)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("\\S*"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.next_token = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
         if !complete {

@@ -636,7 +636,7 @@ static OUTPUT_MEMBER_NEXT_TOKEN: ::aws_smithy_schema::Schema<'static> =
         "nextToken",
         0,
     );
-static OUTPUT_MEMBER_INVOCATION_JOB_SUMMARIES_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static OUTPUT_MEMBER_INVOCATION_JOB_SUMMARIES__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrock#ModelInvocationJobSummaries$member",
@@ -658,7 +658,7 @@ static OUTPUT_MEMBER_INVOCATION_JOB_SUMMARIES: ::aws_smithy_schema::Schema<'stat
         "invocationJobSummaries",
         1,
     )
-    .with_list_member(&OUTPUT_MEMBER_INVOCATION_JOB_SUMMARIES_MEMBER);
+    .with_list_member(&OUTPUT_MEMBER_INVOCATION_JOB_SUMMARIES__MEMBER);
 pub(crate) static OUTPUT_MEMBERS: [&::aws_smithy_schema::Schema<'static>; 2] = [
     &OUTPUT_MEMBER_NEXT_TOKEN,
     &OUTPUT_MEMBER_INVOCATION_JOB_SUMMARIES,
@@ -672,7 +672,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ),
         ::aws_smithy_schema::ShapeType::Structure,
         &OUTPUT_MEMBERS,
-    );
+    )
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "GET",
+        "/model-invocation-jobs",
+        Some(200),
+    ));
 impl ListModelInvocationJobsOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;
@@ -695,7 +700,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListModelInvocationJobsO
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&OUTPUT_MEMBER_INVOCATION_JOB_SUMMARIES_MEMBER, item)?;
+                        ser.write_struct(&OUTPUT_MEMBER_INVOCATION_JOB_SUMMARIES__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -721,7 +726,7 @@ impl ListModelInvocationJobsOutput {
         let mut complete = true;
         d.read_struct(&OUTPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
 Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("nextToken"); match { let x = d.read_string(&OUTPUT_MEMBER_NEXT_TOKEN)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("\\S*"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.next_token = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("invocationJobSummaries"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_INVOCATION_JOB_SUMMARIES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::ModelInvocationJobSummary::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.invocation_job_summaries = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("invocationJobSummaries"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_INVOCATION_JOB_SUMMARIES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::ModelInvocationJobSummary::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.invocation_job_summaries = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
         if !complete {
             return Ok(None);

@@ -64,7 +64,7 @@ impl StopModelInvocationJobInputBuilder {
         })
     }
 }
-static INPUT_MEMBER_JOB_IDENTIFIER_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_JOB_IDENTIFIER__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -88,7 +88,7 @@ static INPUT_MEMBER_JOB_IDENTIFIER: ::aws_smithy_schema::Schema<'static> =
         0,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_JOB_IDENTIFIER_TRAITS);
+    .with_traits(&INPUT_MEMBER_JOB_IDENTIFIER__TRAITS);
 pub(crate) static INPUT_MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] =
     [&INPUT_MEMBER_JOB_IDENTIFIER];
 pub(crate) static INPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -141,10 +141,11 @@ impl StopModelInvocationJobInput {
     {
         let mut builder = StopModelInvocationJobInputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(&INPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("jobIdentifier"); match { let x = d.read_string(&INPUT_MEMBER_JOB_IDENTIFIER)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(1011u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("((arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:model-invocation-job/)?[a-z0-9]{12})"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.job_identifier = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("jobIdentifier"); match { let x = d.read_string(&INPUT_MEMBER_JOB_IDENTIFIER)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(1011u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("((arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:model-invocation-job/)?[a-z0-9]{12})"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.job_identifier = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.job_identifier.is_none() {
+        if !seen_0 {
             v.missing("jobIdentifier");
             complete = false;
         }
@@ -193,7 +194,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ),
         ::aws_smithy_schema::ShapeType::Structure,
         &OUTPUT_MEMBERS,
-    );
+    )
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "POST",
+        "/model-invocation-job/{jobIdentifier}/stop",
+        Some(200),
+    ));
 impl StopModelInvocationJobOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;

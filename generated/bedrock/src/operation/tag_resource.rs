@@ -80,7 +80,7 @@ impl TagResourceInputBuilder {
         })
     }
 }
-static INPUT_MEMBER_RESOURCE_ARN_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_RESOURCE_ARN__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -103,8 +103,8 @@ static INPUT_MEMBER_RESOURCE_ARN: ::aws_smithy_schema::Schema<'static> =
         "resourceARN",
         0,
     )
-    .with_traits(&INPUT_MEMBER_RESOURCE_ARN_TRAITS);
-static INPUT_MEMBER_TAGS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+    .with_traits(&INPUT_MEMBER_RESOURCE_ARN__TRAITS);
+static INPUT_MEMBER_TAGS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrock#TagList$member",
@@ -115,7 +115,7 @@ static INPUT_MEMBER_TAGS_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static INPUT_MEMBER_TAGS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_TAGS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -138,8 +138,8 @@ static INPUT_MEMBER_TAGS: ::aws_smithy_schema::Schema<'static> =
         "tags",
         1,
     )
-    .with_list_member(&INPUT_MEMBER_TAGS_MEMBER)
-    .with_traits(&INPUT_MEMBER_TAGS_TRAITS);
+    .with_list_member(&INPUT_MEMBER_TAGS__MEMBER)
+    .with_traits(&INPUT_MEMBER_TAGS__TRAITS);
 pub(crate) static INPUT_MEMBERS: [&::aws_smithy_schema::Schema<'static>; 2] =
     [&INPUT_MEMBER_RESOURCE_ARN, &INPUT_MEMBER_TAGS];
 pub(crate) static INPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -181,7 +181,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for TagResourceInput {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&INPUT_MEMBER_TAGS_MEMBER, item)?;
+                        ser.write_struct(&INPUT_MEMBER_TAGS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -205,15 +205,17 @@ impl TagResourceInput {
     {
         let mut builder = TagResourceInputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(&INPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("resourceARN"); match { let x = d.read_string(&INPUT_MEMBER_RESOURCE_ARN)?; v.length(x.as_str(), false, x.chars().count(), Some(20u64), Some(1011u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new(".*(^[a-zA-Z0-9][a-zA-Z0-9\\-]*$)|(^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:custom-model/(imported)/[a-z0-9]{12}$)|(^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:([0-9]{12}|)((:(fine-tuning-job|model-customization-job|custom-model)/[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([a-z0-9-]{1,63}[.]){0,2}[a-z0-9-]{1,63}([:][a-z0-9-]{1,63}){0,2}(/[a-z0-9]{12})$)|(:guardrail/[a-z0-9]+$)|(:automated-reasoning-policy/[a-zA-Z0-9]+(:[a-zA-Z0-9]+)?$)|(:(inference-profile|application-inference-profile)/[a-zA-Z0-9-:.]+$)|(:(provisioned-model|model-invocation-job|model-evaluation-job|evaluation-job|model-import-job|imported-model|async-invoke|provisioned-model-v2|provisioned-model-reservation|prompt-router|custom-model-deployment)/[a-z0-9]{12}$))).*"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.resource_arn = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("tags"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&INPUT_MEMBER_TAGS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Tag::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; v.length("", false, x.len(), Some(0u64), Some(200u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.tags = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("resourceARN"); match { let x = d.read_string(&INPUT_MEMBER_RESOURCE_ARN)?; v.length(x.as_str(), false, x.chars().count(), Some(20u64), Some(1011u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new(".*(^[a-zA-Z0-9][a-zA-Z0-9\\-]*$)|(^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:custom-model/(imported)/[a-z0-9]{12}$)|(^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:([0-9]{12}|)((:(fine-tuning-job|model-customization-job|custom-model)/[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([a-z0-9-]{1,63}[.]){0,2}[a-z0-9-]{1,63}([:][a-z0-9-]{1,63}){0,2}(/[a-z0-9]{12})$)|(:guardrail/[a-z0-9]+$)|(:automated-reasoning-policy/[a-zA-Z0-9]+(:[a-zA-Z0-9]+)?$)|(:(inference-profile|application-inference-profile)/[a-zA-Z0-9-:.]+$)|(:(provisioned-model|model-invocation-job|model-evaluation-job|evaluation-job|model-import-job|imported-model|async-invoke|provisioned-model-v2|provisioned-model-reservation|prompt-router|custom-model-deployment)/[a-z0-9]{12}$))).*"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.resource_arn = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { seen_1 = true; v.enter("tags"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&INPUT_MEMBER_TAGS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Tag::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; let received = index; v.length(if received == 0 { "[]" } else { "[...]" }, false, received, Some(0u64), Some(200u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.tags = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.resource_arn.is_none() {
+        if !seen_0 {
             v.missing("resourceARN");
             complete = false;
         }
-        if builder.tags.is_none() {
+        if !seen_1 {
             v.missing("tags");
             complete = false;
         }
@@ -262,7 +264,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ),
         ::aws_smithy_schema::ShapeType::Structure,
         &OUTPUT_MEMBERS,
-    );
+    )
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "POST",
+        "/tagResource",
+        Some(200),
+    ));
 impl TagResourceOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;

@@ -150,7 +150,7 @@ impl FoundationModelLifecycleBuilder {
         })
     }
 }
-static MEMBER_STATUS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_STATUS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -173,7 +173,7 @@ static MEMBER_STATUS: ::aws_smithy_schema::Schema<'static> =
         "status",
         0,
     )
-    .with_traits(&MEMBER_STATUS_TRAITS);
+    .with_traits(&MEMBER_STATUS__TRAITS);
 static MEMBER_START_OF_LIFE_TIME: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -286,6 +286,7 @@ impl FoundationModelLifecycle {
     {
         let mut builder = FoundationModelLifecycleBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -295,6 +296,7 @@ impl FoundationModelLifecycle {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("status");
                             match {
                                 let x = crate::types::FoundationModelLifecycleStatus::from(
@@ -391,7 +393,7 @@ impl FoundationModelLifecycle {
                 Ok(())
             },
         )?;
-        if builder.status.is_none() {
+        if !seen_0 {
             v.missing("status");
             complete = false;
         }

@@ -242,7 +242,7 @@ impl FoundationModelSummaryBuilder {
         })
     }
 }
-static MEMBER_MODEL_ARN_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_MODEL_ARN__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -265,8 +265,8 @@ static MEMBER_MODEL_ARN: ::aws_smithy_schema::Schema<'static> =
         "modelArn",
         0,
     )
-    .with_traits(&MEMBER_MODEL_ARN_TRAITS);
-static MEMBER_MODEL_ID_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_MODEL_ARN__TRAITS);
+static MEMBER_MODEL_ID__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -289,7 +289,7 @@ static MEMBER_MODEL_ID: ::aws_smithy_schema::Schema<'static> =
         "modelId",
         1,
     )
-    .with_traits(&MEMBER_MODEL_ID_TRAITS);
+    .with_traits(&MEMBER_MODEL_ID__TRAITS);
 static MEMBER_MODEL_NAME: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -312,7 +312,7 @@ static MEMBER_PROVIDER_NAME: ::aws_smithy_schema::Schema<'static> =
         "providerName",
         3,
     );
-static MEMBER_INPUT_MODALITIES_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_INPUT_MODALITIES__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrock#ModelModalityList$member",
@@ -334,8 +334,8 @@ static MEMBER_INPUT_MODALITIES: ::aws_smithy_schema::Schema<'static> =
         "inputModalities",
         4,
     )
-    .with_list_member(&MEMBER_INPUT_MODALITIES_MEMBER);
-static MEMBER_OUTPUT_MODALITIES_MEMBER: ::aws_smithy_schema::Schema<'static> =
+    .with_list_member(&MEMBER_INPUT_MODALITIES__MEMBER);
+static MEMBER_OUTPUT_MODALITIES__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrock#ModelModalityList$member",
@@ -357,7 +357,7 @@ static MEMBER_OUTPUT_MODALITIES: ::aws_smithy_schema::Schema<'static> =
         "outputModalities",
         5,
     )
-    .with_list_member(&MEMBER_OUTPUT_MODALITIES_MEMBER);
+    .with_list_member(&MEMBER_OUTPUT_MODALITIES__MEMBER);
 static MEMBER_RESPONSE_STREAMING_SUPPORTED: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -369,7 +369,7 @@ static MEMBER_RESPONSE_STREAMING_SUPPORTED: ::aws_smithy_schema::Schema<'static>
         "responseStreamingSupported",
         6,
     );
-static MEMBER_CUSTOMIZATIONS_SUPPORTED_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_CUSTOMIZATIONS_SUPPORTED__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrock#ModelCustomizationList$member",
@@ -391,8 +391,8 @@ static MEMBER_CUSTOMIZATIONS_SUPPORTED: ::aws_smithy_schema::Schema<'static> =
         "customizationsSupported",
         7,
     )
-    .with_list_member(&MEMBER_CUSTOMIZATIONS_SUPPORTED_MEMBER);
-static MEMBER_INFERENCE_TYPES_SUPPORTED_MEMBER: ::aws_smithy_schema::Schema<'static> =
+    .with_list_member(&MEMBER_CUSTOMIZATIONS_SUPPORTED__MEMBER);
+static MEMBER_INFERENCE_TYPES_SUPPORTED__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrock#InferenceTypeList$member",
@@ -414,7 +414,7 @@ static MEMBER_INFERENCE_TYPES_SUPPORTED: ::aws_smithy_schema::Schema<'static> =
         "inferenceTypesSupported",
         8,
     )
-    .with_list_member(&MEMBER_INFERENCE_TYPES_SUPPORTED_MEMBER);
+    .with_list_member(&MEMBER_INFERENCE_TYPES_SUPPORTED__MEMBER);
 static MEMBER_MODEL_LIFECYCLE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -481,7 +481,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for FoundationModelSummary {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_string(&MEMBER_INPUT_MODALITIES_MEMBER, item.as_str())?;
+                        ser.write_string(&MEMBER_INPUT_MODALITIES__MEMBER, item.as_str())?;
                     }
                     Ok(())
                 },
@@ -493,7 +493,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for FoundationModelSummary {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_string(&MEMBER_OUTPUT_MODALITIES_MEMBER, item.as_str())?;
+                        ser.write_string(&MEMBER_OUTPUT_MODALITIES__MEMBER, item.as_str())?;
                     }
                     Ok(())
                 },
@@ -508,7 +508,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for FoundationModelSummary {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_string(&MEMBER_CUSTOMIZATIONS_SUPPORTED_MEMBER, item.as_str())?;
+                        ser.write_string(&MEMBER_CUSTOMIZATIONS_SUPPORTED__MEMBER, item.as_str())?;
                     }
                     Ok(())
                 },
@@ -520,7 +520,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for FoundationModelSummary {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_string(&MEMBER_INFERENCE_TYPES_SUPPORTED_MEMBER, item.as_str())?;
+                        ser.write_string(&MEMBER_INFERENCE_TYPES_SUPPORTED__MEMBER, item.as_str())?;
                     }
                     Ok(())
                 },
@@ -547,23 +547,25 @@ impl FoundationModelSummary {
     {
         let mut builder = FoundationModelSummaryBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("modelArn"); match { let x = d.read_string(&MEMBER_MODEL_ARN)?; { static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}::foundation-model/[a-z0-9-]{1,63}[.]{1}([a-z0-9-]{1,63}[.]){0,2}[a-z0-9-]{1,63}([:][a-z0-9-]{1,63}){0,2}"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.model_arn = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("modelId"); match { let x = d.read_string(&MEMBER_MODEL_ID)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(140u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([a-z0-9-]{1,63}[.]){0,2}[a-z0-9-]{1,63}([:][a-z0-9-]{1,63}){0,2}(/[a-z0-9]{12}|)"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.model_id = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("modelArn"); match { let x = d.read_string(&MEMBER_MODEL_ARN)?; { static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}::foundation-model/[a-z0-9-]{1,63}[.]{1}([a-z0-9-]{1,63}[.]){0,2}[a-z0-9-]{1,63}([:][a-z0-9-]{1,63}){0,2}"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.model_arn = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { seen_1 = true; v.enter("modelId"); match { let x = d.read_string(&MEMBER_MODEL_ID)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(140u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([a-z0-9-]{1,63}[.]){0,2}[a-z0-9-]{1,63}([:][a-z0-9-]{1,63}){0,2}(/[a-z0-9]{12}|)"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.model_id = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("modelName"); match { let x = d.read_string(&MEMBER_MODEL_NAME)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(20u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new(".*"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.model_name = Some(x); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("providerName"); match { let x = d.read_string(&MEMBER_PROVIDER_NAME)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(20u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new(".*"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.provider_name = Some(x); } None => complete = false } v.leave(); } }
-Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("inputModalities"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_INPUT_MODALITIES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = crate::types::ModelModality::from(d.read_string(&MEMBER_INPUT_MODALITIES_MEMBER)?.as_str()); if let crate::types::ModelModality::Unknown(raw) = &x { v.enum_value(raw, crate::types::ModelModality::values()); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.input_modalities = Some(x); } None => complete = false } v.leave(); } }
-Some(5) => { if d.is_null() { d.read_null()?; } else { v.enter("outputModalities"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_OUTPUT_MODALITIES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = crate::types::ModelModality::from(d.read_string(&MEMBER_OUTPUT_MODALITIES_MEMBER)?.as_str()); if let crate::types::ModelModality::Unknown(raw) = &x { v.enum_value(raw, crate::types::ModelModality::values()); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.output_modalities = Some(x); } None => complete = false } v.leave(); } }
+Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("inputModalities"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_INPUT_MODALITIES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = crate::types::ModelModality::from(d.read_string(&MEMBER_INPUT_MODALITIES__MEMBER)?.as_str()); if let crate::types::ModelModality::Unknown(raw) = &x { v.enum_value(raw, crate::types::ModelModality::values()); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.input_modalities = Some(x); } None => complete = false } v.leave(); } }
+Some(5) => { if d.is_null() { d.read_null()?; } else { v.enter("outputModalities"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_OUTPUT_MODALITIES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = crate::types::ModelModality::from(d.read_string(&MEMBER_OUTPUT_MODALITIES__MEMBER)?.as_str()); if let crate::types::ModelModality::Unknown(raw) = &x { v.enum_value(raw, crate::types::ModelModality::values()); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.output_modalities = Some(x); } None => complete = false } v.leave(); } }
 Some(6) => { if d.is_null() { d.read_null()?; } else { v.enter("responseStreamingSupported"); match { let x = d.read_boolean(&MEMBER_RESPONSE_STREAMING_SUPPORTED)?;  Some(x) } { Some(x) => { builder.response_streaming_supported = Some(x); } None => complete = false } v.leave(); } }
-Some(7) => { if d.is_null() { d.read_null()?; } else { v.enter("customizationsSupported"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CUSTOMIZATIONS_SUPPORTED, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = crate::types::ModelCustomization::from(d.read_string(&MEMBER_CUSTOMIZATIONS_SUPPORTED_MEMBER)?.as_str()); if let crate::types::ModelCustomization::Unknown(raw) = &x { v.enum_value(raw, crate::types::ModelCustomization::values()); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.customizations_supported = Some(x); } None => complete = false } v.leave(); } }
-Some(8) => { if d.is_null() { d.read_null()?; } else { v.enter("inferenceTypesSupported"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_INFERENCE_TYPES_SUPPORTED, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = crate::types::InferenceType::from(d.read_string(&MEMBER_INFERENCE_TYPES_SUPPORTED_MEMBER)?.as_str()); if let crate::types::InferenceType::Unknown(raw) = &x { v.enum_value(raw, crate::types::InferenceType::values()); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.inference_types_supported = Some(x); } None => complete = false } v.leave(); } }
+Some(7) => { if d.is_null() { d.read_null()?; } else { v.enter("customizationsSupported"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CUSTOMIZATIONS_SUPPORTED, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = crate::types::ModelCustomization::from(d.read_string(&MEMBER_CUSTOMIZATIONS_SUPPORTED__MEMBER)?.as_str()); if let crate::types::ModelCustomization::Unknown(raw) = &x { v.enum_value(raw, crate::types::ModelCustomization::values()); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.customizations_supported = Some(x); } None => complete = false } v.leave(); } }
+Some(8) => { if d.is_null() { d.read_null()?; } else { v.enter("inferenceTypesSupported"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_INFERENCE_TYPES_SUPPORTED, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = crate::types::InferenceType::from(d.read_string(&MEMBER_INFERENCE_TYPES_SUPPORTED__MEMBER)?.as_str()); if let crate::types::InferenceType::Unknown(raw) = &x { v.enum_value(raw, crate::types::InferenceType::values()); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.inference_types_supported = Some(x); } None => complete = false } v.leave(); } }
 Some(9) => { if d.is_null() { d.read_null()?; } else { v.enter("modelLifecycle"); match crate::types::FoundationModelLifecycle::deserialize_schema(d, v)? { Some(x) => { builder.model_lifecycle = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.model_arn.is_none() {
+        if !seen_0 {
             v.missing("modelArn");
             complete = false;
         }
-        if builder.model_id.is_none() {
+        if !seen_1 {
             v.missing("modelId");
             complete = false;
         }

@@ -250,7 +250,7 @@ impl InferenceProfileSummaryBuilder {
         })
     }
 }
-static MEMBER_INFERENCE_PROFILE_NAME_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_INFERENCE_PROFILE_NAME__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -273,7 +273,7 @@ static MEMBER_INFERENCE_PROFILE_NAME: ::aws_smithy_schema::Schema<'static> =
         "inferenceProfileName",
         0,
     )
-    .with_traits(&MEMBER_INFERENCE_PROFILE_NAME_TRAITS);
+    .with_traits(&MEMBER_INFERENCE_PROFILE_NAME__TRAITS);
 static MEMBER_DESCRIPTION: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -310,7 +310,7 @@ static MEMBER_UPDATED_AT: ::aws_smithy_schema::Schema<'static> =
         3,
     )
     .with_timestamp_format(::aws_smithy_schema::traits::TimestampFormat::DateTime);
-static MEMBER_INFERENCE_PROFILE_ARN_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_INFERENCE_PROFILE_ARN__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -333,8 +333,8 @@ static MEMBER_INFERENCE_PROFILE_ARN: ::aws_smithy_schema::Schema<'static> =
         "inferenceProfileArn",
         4,
     )
-    .with_traits(&MEMBER_INFERENCE_PROFILE_ARN_TRAITS);
-static MEMBER_MODELS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+    .with_traits(&MEMBER_INFERENCE_PROFILE_ARN__TRAITS);
+static MEMBER_MODELS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrock#InferenceProfileModels$member",
@@ -345,7 +345,7 @@ static MEMBER_MODELS_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static MEMBER_MODELS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_MODELS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -368,9 +368,9 @@ static MEMBER_MODELS: ::aws_smithy_schema::Schema<'static> =
         "models",
         5,
     )
-    .with_list_member(&MEMBER_MODELS_MEMBER)
-    .with_traits(&MEMBER_MODELS_TRAITS);
-static MEMBER_INFERENCE_PROFILE_ID_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_list_member(&MEMBER_MODELS__MEMBER)
+    .with_traits(&MEMBER_MODELS__TRAITS);
+static MEMBER_INFERENCE_PROFILE_ID__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -393,8 +393,8 @@ static MEMBER_INFERENCE_PROFILE_ID: ::aws_smithy_schema::Schema<'static> =
         "inferenceProfileId",
         6,
     )
-    .with_traits(&MEMBER_INFERENCE_PROFILE_ID_TRAITS);
-static MEMBER_STATUS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_INFERENCE_PROFILE_ID__TRAITS);
+static MEMBER_STATUS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -417,8 +417,8 @@ static MEMBER_STATUS: ::aws_smithy_schema::Schema<'static> =
         "status",
         7,
     )
-    .with_traits(&MEMBER_STATUS_TRAITS);
-static MEMBER_TYPE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_STATUS__TRAITS);
+static MEMBER_TYPE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -440,7 +440,7 @@ static MEMBER_TYPE: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "type",
     8,
 )
-.with_traits(&MEMBER_TYPE_TRAITS);
+.with_traits(&MEMBER_TYPE__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 9] = [
     &MEMBER_INFERENCE_PROFILE_NAME,
     &MEMBER_DESCRIPTION,
@@ -499,7 +499,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for InferenceProfileSummary 
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_MODELS_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_MODELS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -535,38 +535,44 @@ impl InferenceProfileSummary {
     {
         let mut builder = InferenceProfileSummaryBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_4 = false;
+        let mut seen_5 = false;
+        let mut seen_6 = false;
+        let mut seen_7 = false;
+        let mut seen_8 = false;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("inferenceProfileName"); match { let x = d.read_string(&MEMBER_INFERENCE_PROFILE_NAME)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(64u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("([0-9a-zA-Z][ _-]?)+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.inference_profile_name = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("inferenceProfileName"); match { let x = d.read_string(&MEMBER_INFERENCE_PROFILE_NAME)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(64u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("([0-9a-zA-Z][ _-]?)+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.inference_profile_name = Some(x); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("description"); match { let x = d.read_string(&MEMBER_DESCRIPTION)?; v.length(x.as_str(), true, x.chars().count(), Some(1u64), Some(200u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("([0-9a-zA-Z:.][ _-]?)+"); v.pattern(&x, true, &PATTERN); } Some(x) } { Some(x) => { builder.description = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("createdAt"); match { let x = d.read_timestamp(&MEMBER_CREATED_AT)?;  Some(x) } { Some(x) => { builder.created_at = Some(x); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("updatedAt"); match { let x = d.read_timestamp(&MEMBER_UPDATED_AT)?;  Some(x) } { Some(x) => { builder.updated_at = Some(x); } None => complete = false } v.leave(); } }
-Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("inferenceProfileArn"); match { let x = d.read_string(&MEMBER_INFERENCE_PROFILE_ARN)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("arn:aws(|-us-gov|-cn|-iso|-iso-b):bedrock:(|[0-9a-z-]{0,20}):(|[0-9]{12}):(inference-profile|application-inference-profile)/[a-zA-Z0-9-:.]+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.inference_profile_arn = Some(x); } None => complete = false } v.leave(); } }
-Some(5) => { if d.is_null() { d.read_null()?; } else { v.enter("models"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_MODELS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::InferenceProfileModel::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; v.length("", false, x.len(), Some(1u64), Some(5u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.models = Some(x); } None => complete = false } v.leave(); } }
-Some(6) => { if d.is_null() { d.read_null()?; } else { v.enter("inferenceProfileId"); match { let x = d.read_string(&MEMBER_INFERENCE_PROFILE_ID)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(64u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[a-zA-Z0-9-:.]+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.inference_profile_id = Some(x); } None => complete = false } v.leave(); } }
-Some(7) => { if d.is_null() { d.read_null()?; } else { v.enter("status"); match { let x = crate::types::InferenceProfileStatus::from(d.read_string(&MEMBER_STATUS)?.as_str()); if let crate::types::InferenceProfileStatus::Unknown(raw) = &x { v.enum_value(raw, crate::types::InferenceProfileStatus::values()); } Some(x) } { Some(x) => { builder.status = Some(x); } None => complete = false } v.leave(); } }
-Some(8) => { if d.is_null() { d.read_null()?; } else { v.enter("type"); match { let x = crate::types::InferenceProfileType::from(d.read_string(&MEMBER_TYPE)?.as_str()); if let crate::types::InferenceProfileType::Unknown(raw) = &x { v.enum_value(raw, crate::types::InferenceProfileType::values()); } Some(x) } { Some(x) => { builder.r#type = Some(x); } None => complete = false } v.leave(); } }
+Some(4) => { if d.is_null() { d.read_null()?; } else { seen_4 = true; v.enter("inferenceProfileArn"); match { let x = d.read_string(&MEMBER_INFERENCE_PROFILE_ARN)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("arn:aws(|-us-gov|-cn|-iso|-iso-b):bedrock:(|[0-9a-z-]{0,20}):(|[0-9]{12}):(inference-profile|application-inference-profile)/[a-zA-Z0-9-:.]+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.inference_profile_arn = Some(x); } None => complete = false } v.leave(); } }
+Some(5) => { if d.is_null() { d.read_null()?; } else { seen_5 = true; v.enter("models"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_MODELS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::InferenceProfileModel::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; let received = index; v.length(if received == 0 { "[]" } else { "[...]" }, false, received, Some(1u64), Some(5u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.models = Some(x); } None => complete = false } v.leave(); } }
+Some(6) => { if d.is_null() { d.read_null()?; } else { seen_6 = true; v.enter("inferenceProfileId"); match { let x = d.read_string(&MEMBER_INFERENCE_PROFILE_ID)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(64u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[a-zA-Z0-9-:.]+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.inference_profile_id = Some(x); } None => complete = false } v.leave(); } }
+Some(7) => { if d.is_null() { d.read_null()?; } else { seen_7 = true; v.enter("status"); match { let x = crate::types::InferenceProfileStatus::from(d.read_string(&MEMBER_STATUS)?.as_str()); if let crate::types::InferenceProfileStatus::Unknown(raw) = &x { v.enum_value(raw, crate::types::InferenceProfileStatus::values()); } Some(x) } { Some(x) => { builder.status = Some(x); } None => complete = false } v.leave(); } }
+Some(8) => { if d.is_null() { d.read_null()?; } else { seen_8 = true; v.enter("type"); match { let x = crate::types::InferenceProfileType::from(d.read_string(&MEMBER_TYPE)?.as_str()); if let crate::types::InferenceProfileType::Unknown(raw) = &x { v.enum_value(raw, crate::types::InferenceProfileType::values()); } Some(x) } { Some(x) => { builder.r#type = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.inference_profile_name.is_none() {
+        if !seen_0 {
             v.missing("inferenceProfileName");
             complete = false;
         }
-        if builder.inference_profile_arn.is_none() {
+        if !seen_4 {
             v.missing("inferenceProfileArn");
             complete = false;
         }
-        if builder.models.is_none() {
+        if !seen_5 {
             v.missing("models");
             complete = false;
         }
-        if builder.inference_profile_id.is_none() {
+        if !seen_6 {
             v.missing("inferenceProfileId");
             complete = false;
         }
-        if builder.status.is_none() {
+        if !seen_7 {
             v.missing("status");
             complete = false;
         }
-        if builder.r#type.is_none() {
+        if !seen_8 {
             v.missing("type");
             complete = false;
         }

@@ -113,7 +113,7 @@ static MEMBER_S3_INPUT_FORMAT: ::aws_smithy_schema::Schema<'static> =
         "s3InputFormat",
         0,
     );
-static MEMBER_S3_URI_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_S3_URI__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -136,7 +136,7 @@ static MEMBER_S3_URI: ::aws_smithy_schema::Schema<'static> =
         "s3Uri",
         1,
     )
-    .with_traits(&MEMBER_S3_URI_TRAITS);
+    .with_traits(&MEMBER_S3_URI__TRAITS);
 static MEMBER_S3_BUCKET_OWNER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -204,12 +204,13 @@ impl ModelInvocationJobS3InputDataConfig {
     {
         let mut builder = ModelInvocationJobS3InputDataConfigBuilder::default();
         let mut complete = true;
+        let mut seen_1 = false;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
 Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("s3InputFormat"); match { let x = crate::types::S3InputFormat::from(d.read_string(&MEMBER_S3_INPUT_FORMAT)?.as_str()); if let crate::types::S3InputFormat::Unknown(raw) = &x { v.enum_value(raw, crate::types::S3InputFormat::values()); } Some(x) } { Some(x) => { builder.s3_input_format = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("s3Uri"); match { let x = d.read_string(&MEMBER_S3_URI)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(1024u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("s3://[a-z0-9][-.a-z0-9]{1,61}[a-z0-9](?:/[-!_*'().a-z0-9A-Z]+(?:/[-!_*'().a-z0-9A-Z]+)*)?/?"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.s3_uri = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { seen_1 = true; v.enter("s3Uri"); match { let x = d.read_string(&MEMBER_S3_URI)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(1024u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("s3://[a-z0-9][-.a-z0-9]{1,61}[a-z0-9](?:/[-!_*'().a-z0-9A-Z]+(?:/[-!_*'().a-z0-9A-Z]+)*)?/?"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.s3_uri = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("s3BucketOwner"); match { let x = d.read_string(&MEMBER_S3_BUCKET_OWNER)?; { static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[0-9]{12}"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.s3_bucket_owner = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.s3_uri.is_none() {
+        if !seen_1 {
             v.missing("s3Uri");
             complete = false;
         }

@@ -429,7 +429,7 @@ impl ModelInvocationJobSummaryBuilder {
         })
     }
 }
-static MEMBER_JOB_ARN_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_JOB_ARN__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -452,8 +452,8 @@ static MEMBER_JOB_ARN: ::aws_smithy_schema::Schema<'static> =
         "jobArn",
         0,
     )
-    .with_traits(&MEMBER_JOB_ARN_TRAITS);
-static MEMBER_JOB_NAME_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_JOB_ARN__TRAITS);
+static MEMBER_JOB_NAME__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -476,8 +476,8 @@ static MEMBER_JOB_NAME: ::aws_smithy_schema::Schema<'static> =
         "jobName",
         1,
     )
-    .with_traits(&MEMBER_JOB_NAME_TRAITS);
-static MEMBER_MODEL_ID_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_JOB_NAME__TRAITS);
+static MEMBER_MODEL_ID__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -500,7 +500,7 @@ static MEMBER_MODEL_ID: ::aws_smithy_schema::Schema<'static> =
         "modelId",
         2,
     )
-    .with_traits(&MEMBER_MODEL_ID_TRAITS);
+    .with_traits(&MEMBER_MODEL_ID__TRAITS);
 static MEMBER_CLIENT_REQUEST_TOKEN: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -512,7 +512,7 @@ static MEMBER_CLIENT_REQUEST_TOKEN: ::aws_smithy_schema::Schema<'static> =
         "clientRequestToken",
         3,
     );
-static MEMBER_ROLE_ARN_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_ROLE_ARN__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -535,7 +535,7 @@ static MEMBER_ROLE_ARN: ::aws_smithy_schema::Schema<'static> =
         "roleArn",
         4,
     )
-    .with_traits(&MEMBER_ROLE_ARN_TRAITS);
+    .with_traits(&MEMBER_ROLE_ARN__TRAITS);
 static MEMBER_STATUS: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -559,7 +559,7 @@ static MEMBER_MESSAGE: ::aws_smithy_schema::Schema<'static> =
         6,
     )
     .with_sensitive();
-static MEMBER_SUBMIT_TIME_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_SUBMIT_TIME__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -583,7 +583,7 @@ static MEMBER_SUBMIT_TIME: ::aws_smithy_schema::Schema<'static> =
         7,
     )
     .with_timestamp_format(::aws_smithy_schema::traits::TimestampFormat::DateTime)
-    .with_traits(&MEMBER_SUBMIT_TIME_TRAITS);
+    .with_traits(&MEMBER_SUBMIT_TIME__TRAITS);
 static MEMBER_LAST_MODIFIED_TIME: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -608,7 +608,7 @@ static MEMBER_END_TIME: ::aws_smithy_schema::Schema<'static> =
         9,
     )
     .with_timestamp_format(::aws_smithy_schema::traits::TimestampFormat::DateTime);
-static MEMBER_INPUT_DATA_CONFIG_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_INPUT_DATA_CONFIG__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -631,8 +631,8 @@ static MEMBER_INPUT_DATA_CONFIG: ::aws_smithy_schema::Schema<'static> =
         "inputDataConfig",
         10,
     )
-    .with_traits(&MEMBER_INPUT_DATA_CONFIG_TRAITS);
-static MEMBER_OUTPUT_DATA_CONFIG_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&MEMBER_INPUT_DATA_CONFIG__TRAITS);
+static MEMBER_OUTPUT_DATA_CONFIG__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -655,7 +655,7 @@ static MEMBER_OUTPUT_DATA_CONFIG: ::aws_smithy_schema::Schema<'static> =
         "outputDataConfig",
         11,
     )
-    .with_traits(&MEMBER_OUTPUT_DATA_CONFIG_TRAITS);
+    .with_traits(&MEMBER_OUTPUT_DATA_CONFIG__TRAITS);
 static MEMBER_VPC_CONFIG: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -875,19 +875,26 @@ impl ModelInvocationJobSummary {
     {
         let mut builder = ModelInvocationJobSummaryBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
+        let mut seen_2 = false;
+        let mut seen_4 = false;
+        let mut seen_7 = false;
+        let mut seen_10 = false;
+        let mut seen_11 = false;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("jobArn"); match { let x = d.read_string(&MEMBER_JOB_ARN)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(1011u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:model-invocation-job/[a-z0-9]{12})"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.job_arn = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("jobName"); match { let x = d.read_string(&MEMBER_JOB_NAME)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(63u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\\+\\-\\.]){0,63}"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.job_name = Some(x); } None => complete = false } v.leave(); } }
-Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("modelId"); match { let x = d.read_string(&MEMBER_MODEL_ID)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:(([0-9]{12}:custom-model/[a-z0-9-]{1,63}[.]{1}[a-z0-9-:]{1,63}/[a-z0-9]{12}$)|(:foundation-model/([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2})|(([0-9a-zA-Z][_-]?)+)$)|([0-9]{12}:(inference-profile|application-inference-profile)/[a-zA-Z0-9-:.]+$)))|([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2})|(([0-9a-zA-Z][_-]?)+)"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.model_id = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("jobArn"); match { let x = d.read_string(&MEMBER_JOB_ARN)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(1011u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:model-invocation-job/[a-z0-9]{12})"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.job_arn = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { seen_1 = true; v.enter("jobName"); match { let x = d.read_string(&MEMBER_JOB_NAME)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(63u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\\+\\-\\.]){0,63}"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.job_name = Some(x); } None => complete = false } v.leave(); } }
+Some(2) => { if d.is_null() { d.read_null()?; } else { seen_2 = true; v.enter("modelId"); match { let x = d.read_string(&MEMBER_MODEL_ID)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:(([0-9]{12}:custom-model/[a-z0-9-]{1,63}[.]{1}[a-z0-9-:]{1,63}/[a-z0-9]{12}$)|(:foundation-model/([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2})|(([0-9a-zA-Z][_-]?)+)$)|([0-9]{12}:(inference-profile|application-inference-profile)/[a-zA-Z0-9-:.]+$)))|([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2})|(([0-9a-zA-Z][_-]?)+)"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.model_id = Some(x); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("clientRequestToken"); match { let x = d.read_string(&MEMBER_CLIENT_REQUEST_TOKEN)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), Some(256u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[a-zA-Z0-9]{1,256}(-*[a-zA-Z0-9]){0,256}"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.client_request_token = Some(x); } None => complete = false } v.leave(); } }
-Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("roleArn"); match { let x = d.read_string(&MEMBER_ROLE_ARN)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.role_arn = Some(x); } None => complete = false } v.leave(); } }
+Some(4) => { if d.is_null() { d.read_null()?; } else { seen_4 = true; v.enter("roleArn"); match { let x = d.read_string(&MEMBER_ROLE_ARN)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(2048u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.role_arn = Some(x); } None => complete = false } v.leave(); } }
 Some(5) => { if d.is_null() { d.read_null()?; } else { v.enter("status"); match { let x = crate::types::ModelInvocationJobStatus::from(d.read_string(&MEMBER_STATUS)?.as_str()); if let crate::types::ModelInvocationJobStatus::Unknown(raw) = &x { v.enum_value(raw, crate::types::ModelInvocationJobStatus::values()); } Some(x) } { Some(x) => { builder.status = Some(x); } None => complete = false } v.leave(); } }
 Some(6) => { if d.is_null() { d.read_null()?; } else { v.enter("message"); match { let x = d.read_string(&MEMBER_MESSAGE)?; v.length(x.as_str(), true, x.chars().count(), Some(0u64), Some(2048u64)); Some(x) } { Some(x) => { builder.message = Some(x); } None => complete = false } v.leave(); } }
-Some(7) => { if d.is_null() { d.read_null()?; } else { v.enter("submitTime"); match { let x = d.read_timestamp(&MEMBER_SUBMIT_TIME)?;  Some(x) } { Some(x) => { builder.submit_time = Some(x); } None => complete = false } v.leave(); } }
+Some(7) => { if d.is_null() { d.read_null()?; } else { seen_7 = true; v.enter("submitTime"); match { let x = d.read_timestamp(&MEMBER_SUBMIT_TIME)?;  Some(x) } { Some(x) => { builder.submit_time = Some(x); } None => complete = false } v.leave(); } }
 Some(8) => { if d.is_null() { d.read_null()?; } else { v.enter("lastModifiedTime"); match { let x = d.read_timestamp(&MEMBER_LAST_MODIFIED_TIME)?;  Some(x) } { Some(x) => { builder.last_modified_time = Some(x); } None => complete = false } v.leave(); } }
 Some(9) => { if d.is_null() { d.read_null()?; } else { v.enter("endTime"); match { let x = d.read_timestamp(&MEMBER_END_TIME)?;  Some(x) } { Some(x) => { builder.end_time = Some(x); } None => complete = false } v.leave(); } }
-Some(10) => { if d.is_null() { d.read_null()?; } else { v.enter("inputDataConfig"); match crate::types::ModelInvocationJobInputDataConfig::deserialize_schema(d, v)? { Some(x) => { builder.input_data_config = Some(x); } None => complete = false } v.leave(); } }
-Some(11) => { if d.is_null() { d.read_null()?; } else { v.enter("outputDataConfig"); match crate::types::ModelInvocationJobOutputDataConfig::deserialize_schema(d, v)? { Some(x) => { builder.output_data_config = Some(x); } None => complete = false } v.leave(); } }
+Some(10) => { if d.is_null() { d.read_null()?; } else { seen_10 = true; v.enter("inputDataConfig"); match crate::types::ModelInvocationJobInputDataConfig::deserialize_schema(d, v)? { Some(x) => { builder.input_data_config = Some(x); } None => complete = false } v.leave(); } }
+Some(11) => { if d.is_null() { d.read_null()?; } else { seen_11 = true; v.enter("outputDataConfig"); match crate::types::ModelInvocationJobOutputDataConfig::deserialize_schema(d, v)? { Some(x) => { builder.output_data_config = Some(x); } None => complete = false } v.leave(); } }
 Some(12) => { if d.is_null() { d.read_null()?; } else { v.enter("vpcConfig"); match crate::types::VpcConfig::deserialize_schema(d, v)? { Some(x) => { builder.vpc_config = Some(x); } None => complete = false } v.leave(); } }
 Some(13) => { if d.is_null() { d.read_null()?; } else { v.enter("timeoutDurationInHours"); match { let x = d.read_integer(&MEMBER_TIMEOUT_DURATION_IN_HOURS)?; v.range(x as f64, Some(24.0f64), Some(168.0f64)); Some(x) } { Some(x) => { builder.timeout_duration_in_hours = Some(x); } None => complete = false } v.leave(); } }
 Some(14) => { if d.is_null() { d.read_null()?; } else { v.enter("jobExpirationTime"); match { let x = d.read_timestamp(&MEMBER_JOB_EXPIRATION_TIME)?;  Some(x) } { Some(x) => { builder.job_expiration_time = Some(x); } None => complete = false } v.leave(); } }
@@ -897,31 +904,31 @@ Some(17) => { if d.is_null() { d.read_null()?; } else { v.enter("processedRecord
 Some(18) => { if d.is_null() { d.read_null()?; } else { v.enter("successRecordCount"); match { let x = d.read_long(&MEMBER_SUCCESS_RECORD_COUNT)?; v.range(x as f64, Some(0.0f64), None); Some(x) } { Some(x) => { builder.success_record_count = Some(x); } None => complete = false } v.leave(); } }
 Some(19) => { if d.is_null() { d.read_null()?; } else { v.enter("errorRecordCount"); match { let x = d.read_long(&MEMBER_ERROR_RECORD_COUNT)?; v.range(x as f64, Some(0.0f64), None); Some(x) } { Some(x) => { builder.error_record_count = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.job_arn.is_none() {
+        if !seen_0 {
             v.missing("jobArn");
             complete = false;
         }
-        if builder.job_name.is_none() {
+        if !seen_1 {
             v.missing("jobName");
             complete = false;
         }
-        if builder.model_id.is_none() {
+        if !seen_2 {
             v.missing("modelId");
             complete = false;
         }
-        if builder.role_arn.is_none() {
+        if !seen_4 {
             v.missing("roleArn");
             complete = false;
         }
-        if builder.submit_time.is_none() {
+        if !seen_7 {
             v.missing("submitTime");
             complete = false;
         }
-        if builder.input_data_config.is_none() {
+        if !seen_10 {
             v.missing("inputDataConfig");
             complete = false;
         }
-        if builder.output_data_config.is_none() {
+        if !seen_11 {
             v.missing("outputDataConfig");
             complete = false;
         }

@@ -83,7 +83,7 @@ impl VpcConfigBuilder {
         })
     }
 }
-static MEMBER_SUBNET_IDS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_SUBNET_IDS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrock#SubnetIds$member",
@@ -94,7 +94,7 @@ static MEMBER_SUBNET_IDS_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static MEMBER_SUBNET_IDS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_SUBNET_IDS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -117,9 +117,9 @@ static MEMBER_SUBNET_IDS: ::aws_smithy_schema::Schema<'static> =
         "subnetIds",
         0,
     )
-    .with_list_member(&MEMBER_SUBNET_IDS_MEMBER)
-    .with_traits(&MEMBER_SUBNET_IDS_TRAITS);
-static MEMBER_SECURITY_GROUP_IDS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+    .with_list_member(&MEMBER_SUBNET_IDS__MEMBER)
+    .with_traits(&MEMBER_SUBNET_IDS__TRAITS);
+static MEMBER_SECURITY_GROUP_IDS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.bedrock#SecurityGroupIds$member",
@@ -130,7 +130,7 @@ static MEMBER_SECURITY_GROUP_IDS_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static MEMBER_SECURITY_GROUP_IDS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_SECURITY_GROUP_IDS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -153,8 +153,8 @@ static MEMBER_SECURITY_GROUP_IDS: ::aws_smithy_schema::Schema<'static> =
         "securityGroupIds",
         1,
     )
-    .with_list_member(&MEMBER_SECURITY_GROUP_IDS_MEMBER)
-    .with_traits(&MEMBER_SECURITY_GROUP_IDS_TRAITS);
+    .with_list_member(&MEMBER_SECURITY_GROUP_IDS__MEMBER)
+    .with_traits(&MEMBER_SECURITY_GROUP_IDS__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 2] =
     [&MEMBER_SUBNET_IDS, &MEMBER_SECURITY_GROUP_IDS];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -187,7 +187,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for VpcConfig {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_string(&MEMBER_SUBNET_IDS_MEMBER, item)?;
+                        ser.write_string(&MEMBER_SUBNET_IDS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -200,7 +200,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for VpcConfig {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_string(&MEMBER_SECURITY_GROUP_IDS_MEMBER, item)?;
+                        ser.write_string(&MEMBER_SECURITY_GROUP_IDS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -224,15 +224,17 @@ impl VpcConfig {
     {
         let mut builder = VpcConfigBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("subnetIds"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_SUBNET_IDS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = d.read_string(&MEMBER_SUBNET_IDS_MEMBER)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(32u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[-0-9a-zA-Z]+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; v.length("", false, x.len(), Some(1u64), Some(16u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.subnet_ids = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("securityGroupIds"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_SECURITY_GROUP_IDS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = d.read_string(&MEMBER_SECURITY_GROUP_IDS_MEMBER)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(32u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[-0-9a-zA-Z]+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; v.length("", false, x.len(), Some(1u64), Some(5u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.security_group_ids = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("subnetIds"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_SUBNET_IDS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = d.read_string(&MEMBER_SUBNET_IDS__MEMBER)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(32u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[-0-9a-zA-Z]+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; let received = index; v.length(if received == 0 { "[]" } else { "[...]" }, false, received, Some(1u64), Some(16u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.subnet_ids = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { seen_1 = true; v.enter("securityGroupIds"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_SECURITY_GROUP_IDS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = d.read_string(&MEMBER_SECURITY_GROUP_IDS__MEMBER)?; v.length(x.as_str(), false, x.chars().count(), Some(0u64), Some(32u64));{ static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("[-0-9a-zA-Z]+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items; let received = index; v.length(if received == 0 { "[]" } else { "[...]" }, false, received, Some(1u64), Some(5u64)); if complete { Some(x) } else { None } } { Some(x) => { builder.security_group_ids = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.subnet_ids.is_none() {
+        if !seen_0 {
             v.missing("subnetIds");
             complete = false;
         }
-        if builder.security_group_ids.is_none() {
+        if !seen_1 {
             v.missing("securityGroupIds");
             complete = false;
         }

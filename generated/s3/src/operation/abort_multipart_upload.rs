@@ -161,7 +161,7 @@ impl AbortMultipartUploadInputBuilder {
         })
     }
 }
-static INPUT_MEMBER_BUCKET_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_BUCKET__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -185,8 +185,8 @@ static INPUT_MEMBER_BUCKET: ::aws_smithy_schema::Schema<'static> =
         0,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_BUCKET_TRAITS);
-static INPUT_MEMBER_KEY_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&INPUT_MEMBER_BUCKET__TRAITS);
+static INPUT_MEMBER_KEY__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -210,8 +210,8 @@ static INPUT_MEMBER_KEY: ::aws_smithy_schema::Schema<'static> =
         1,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_KEY_TRAITS);
-static INPUT_MEMBER_UPLOAD_ID_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&INPUT_MEMBER_KEY__TRAITS);
+static INPUT_MEMBER_UPLOAD_ID__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -235,7 +235,7 @@ static INPUT_MEMBER_UPLOAD_ID: ::aws_smithy_schema::Schema<'static> =
         2,
     )
     .with_http_query("uploadId")
-    .with_traits(&INPUT_MEMBER_UPLOAD_ID_TRAITS);
+    .with_traits(&INPUT_MEMBER_UPLOAD_ID__TRAITS);
 static INPUT_MEMBER_REQUEST_PAYER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -348,6 +348,9 @@ impl AbortMultipartUploadInput {
     {
         let mut builder = AbortMultipartUploadInputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
+        let mut seen_2 = false;
         d.read_struct(
             &INPUT_SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -357,6 +360,7 @@ impl AbortMultipartUploadInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("Bucket");
                             match {
                                 let x = d.read_string(&INPUT_MEMBER_BUCKET)?;
@@ -374,6 +378,7 @@ impl AbortMultipartUploadInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("Key");
                             match {
                                 let x = d.read_string(&INPUT_MEMBER_KEY)?;
@@ -392,6 +397,7 @@ impl AbortMultipartUploadInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_2 = true;
                             v.enter("UploadId");
                             match {
                                 let x = d.read_string(&INPUT_MEMBER_UPLOAD_ID)?;
@@ -466,15 +472,15 @@ impl AbortMultipartUploadInput {
                 Ok(())
             },
         )?;
-        if builder.bucket.is_none() {
+        if !seen_0 {
             v.missing("Bucket");
             complete = false;
         }
-        if builder.key.is_none() {
+        if !seen_1 {
             v.missing("Key");
             complete = false;
         }
-        if builder.upload_id.is_none() {
+        if !seen_2 {
             v.missing("UploadId");
             complete = false;
         }
@@ -589,7 +595,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ::aws_smithy_schema::ShapeType::Structure,
         &OUTPUT_MEMBERS,
     )
-    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None);
+    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None)
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "DELETE",
+        "/{Bucket}/{Key+}?x-id=AbortMultipartUpload",
+        Some(204),
+    ));
 impl AbortMultipartUploadOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;

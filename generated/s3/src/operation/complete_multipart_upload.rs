@@ -500,7 +500,7 @@ impl CompleteMultipartUploadInputBuilder {
         })
     }
 }
-static INPUT_MEMBER_BUCKET_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_BUCKET__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -524,8 +524,8 @@ static INPUT_MEMBER_BUCKET: ::aws_smithy_schema::Schema<'static> =
         0,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_BUCKET_TRAITS);
-static INPUT_MEMBER_KEY_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&INPUT_MEMBER_BUCKET__TRAITS);
+static INPUT_MEMBER_KEY__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -549,18 +549,18 @@ static INPUT_MEMBER_KEY: ::aws_smithy_schema::Schema<'static> =
         1,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_KEY_TRAITS);
-static INPUT_MEMBER_MULTIPART_UPLOAD_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&INPUT_MEMBER_KEY__TRAITS);
+static INPUT_MEMBER_MULTIPART_UPLOAD__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
             ::aws_smithy_http_server::schema::traits::XmlMetadata::new(
-                &INPUT_MEMBER_MULTIPART_UPLOAD_XML_PAYLOAD,
+                &INPUT_MEMBER_MULTIPART_UPLOAD__XML_PAYLOAD,
             ),
         ));
         map
     });
-static INPUT_MEMBER_MULTIPART_UPLOAD_XML_PAYLOAD: ::aws_smithy_schema::Schema<'static> =
+static INPUT_MEMBER_MULTIPART_UPLOAD__XML_PAYLOAD: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_struct(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#CompletedMultipartUpload",
@@ -585,8 +585,8 @@ static INPUT_MEMBER_MULTIPART_UPLOAD: ::aws_smithy_schema::Schema<'static> =
     )
     .with_xml_name("CompleteMultipartUpload")
     .with_http_payload()
-    .with_traits(&INPUT_MEMBER_MULTIPART_UPLOAD_TRAITS);
-static INPUT_MEMBER_UPLOAD_ID_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&INPUT_MEMBER_MULTIPART_UPLOAD__TRAITS);
+static INPUT_MEMBER_UPLOAD_ID__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -610,7 +610,7 @@ static INPUT_MEMBER_UPLOAD_ID: ::aws_smithy_schema::Schema<'static> =
         3,
     )
     .with_http_query("uploadId")
-    .with_traits(&INPUT_MEMBER_UPLOAD_ID_TRAITS);
+    .with_traits(&INPUT_MEMBER_UPLOAD_ID__TRAITS);
 static INPUT_MEMBER_CHECKSUM_CRC32: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -983,6 +983,9 @@ impl CompleteMultipartUploadInput {
     {
         let mut builder = CompleteMultipartUploadInputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
+        let mut seen_3 = false;
         d.read_struct(
             &INPUT_SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -992,6 +995,7 @@ impl CompleteMultipartUploadInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("Bucket");
                             match {
                                 let x = d.read_string(&INPUT_MEMBER_BUCKET)?;
@@ -1009,6 +1013,7 @@ impl CompleteMultipartUploadInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("Key");
                             match {
                                 let x = d.read_string(&INPUT_MEMBER_KEY)?;
@@ -1042,6 +1047,7 @@ impl CompleteMultipartUploadInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_3 = true;
                             v.enter("UploadId");
                             match {
                                 let x = d.read_string(&INPUT_MEMBER_UPLOAD_ID)?;
@@ -1393,15 +1399,15 @@ impl CompleteMultipartUploadInput {
                 Ok(())
             },
         )?;
-        if builder.bucket.is_none() {
+        if !seen_0 {
             v.missing("Bucket");
             complete = false;
         }
-        if builder.key.is_none() {
+        if !seen_1 {
             v.missing("Key");
             complete = false;
         }
-        if builder.upload_id.is_none() {
+        if !seen_3 {
             v.missing("UploadId");
             complete = false;
         }
@@ -2109,7 +2115,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         &OUTPUT_MEMBERS,
     )
     .with_xml_name("CompleteMultipartUploadResult")
-    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None);
+    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None)
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "POST",
+        "/{Bucket}/{Key+}",
+        Some(200),
+    ));
 impl CompleteMultipartUploadOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;

@@ -1034,7 +1034,7 @@ static INPUT_MEMBER_ACL: ::aws_smithy_schema::Schema<'static> =
         0,
     )
     .with_http_header("x-amz-acl");
-static INPUT_MEMBER_BUCKET_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_BUCKET__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -1058,7 +1058,7 @@ static INPUT_MEMBER_BUCKET: ::aws_smithy_schema::Schema<'static> =
         1,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_BUCKET_TRAITS);
+    .with_traits(&INPUT_MEMBER_BUCKET__TRAITS);
 static INPUT_MEMBER_CACHE_CONTROL: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -1131,7 +1131,7 @@ static INPUT_MEMBER_CONTENT_TYPE: ::aws_smithy_schema::Schema<'static> =
         7,
     )
     .with_http_header("Content-Type");
-static INPUT_MEMBER_COPY_SOURCE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_COPY_SOURCE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -1155,7 +1155,7 @@ static INPUT_MEMBER_COPY_SOURCE: ::aws_smithy_schema::Schema<'static> =
         8,
     )
     .with_http_header("x-amz-copy-source")
-    .with_traits(&INPUT_MEMBER_COPY_SOURCE_TRAITS);
+    .with_traits(&INPUT_MEMBER_COPY_SOURCE__TRAITS);
 static INPUT_MEMBER_COPY_SOURCE_IF_MATCH: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -1288,7 +1288,7 @@ static INPUT_MEMBER_IF_NONE_MATCH: ::aws_smithy_schema::Schema<'static> =
         19,
     )
     .with_http_header("If-None-Match");
-static INPUT_MEMBER_KEY_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_KEY__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -1312,8 +1312,8 @@ static INPUT_MEMBER_KEY: ::aws_smithy_schema::Schema<'static> =
         20,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_KEY_TRAITS);
-static INPUT_MEMBER_METADATA_KEY: ::aws_smithy_schema::Schema<'static> =
+    .with_traits(&INPUT_MEMBER_KEY__TRAITS);
+static INPUT_MEMBER_METADATA__KEY: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#Metadata$key",
@@ -1324,7 +1324,7 @@ static INPUT_MEMBER_METADATA_KEY: ::aws_smithy_schema::Schema<'static> =
         "key",
         0,
     );
-static INPUT_MEMBER_METADATA_VALUE: ::aws_smithy_schema::Schema<'static> =
+static INPUT_MEMBER_METADATA__VALUE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#Metadata$value",
@@ -1346,7 +1346,7 @@ static INPUT_MEMBER_METADATA: ::aws_smithy_schema::Schema<'static> =
         "Metadata",
         21,
     )
-    .with_map_members(&INPUT_MEMBER_METADATA_KEY, &INPUT_MEMBER_METADATA_VALUE)
+    .with_map_members(&INPUT_MEMBER_METADATA__KEY, &INPUT_MEMBER_METADATA__VALUE)
     .with_http_prefix_headers("x-amz-meta-");
 static INPUT_MEMBER_METADATA_DIRECTIVE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
@@ -1802,8 +1802,8 @@ impl ::aws_smithy_schema::serde::SerializableStruct for CopyObjectInput {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for (key, value) in val.iter() {
-                        ser.write_string(&INPUT_MEMBER_METADATA_KEY, key)?;
-                        ser.write_string(&INPUT_MEMBER_METADATA_VALUE, value)?;
+                        ser.write_string(&INPUT_MEMBER_METADATA__KEY, key)?;
+                        ser.write_string(&INPUT_MEMBER_METADATA__VALUE, value)?;
                     }
                     Ok(())
                 },
@@ -1902,16 +1902,19 @@ impl CopyObjectInput {
     {
         let mut builder = CopyObjectInputBuilder::default();
         let mut complete = true;
+        let mut seen_1 = false;
+        let mut seen_8 = false;
+        let mut seen_20 = false;
         d.read_struct(&INPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
 Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("ACL"); match { let x = crate::types::ObjectCannedAcl::from(d.read_string(&INPUT_MEMBER_ACL)?.as_str()); if let crate::types::ObjectCannedAcl::Unknown(raw) = &x { v.enum_value(raw, crate::types::ObjectCannedAcl::values()); } Some(x) } { Some(x) => { builder.acl = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("Bucket"); match { let x = d.read_string(&INPUT_MEMBER_BUCKET)?;  Some(x) } { Some(x) => { builder.bucket = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { seen_1 = true; v.enter("Bucket"); match { let x = d.read_string(&INPUT_MEMBER_BUCKET)?;  Some(x) } { Some(x) => { builder.bucket = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("CacheControl"); match { let x = d.read_string(&INPUT_MEMBER_CACHE_CONTROL)?;  Some(x) } { Some(x) => { builder.cache_control = Some(x); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("ChecksumAlgorithm"); match { let x = crate::types::ChecksumAlgorithm::from(d.read_string(&INPUT_MEMBER_CHECKSUM_ALGORITHM)?.as_str()); if let crate::types::ChecksumAlgorithm::Unknown(raw) = &x { v.enum_value(raw, crate::types::ChecksumAlgorithm::values()); } Some(x) } { Some(x) => { builder.checksum_algorithm = Some(x); } None => complete = false } v.leave(); } }
 Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("ContentDisposition"); match { let x = d.read_string(&INPUT_MEMBER_CONTENT_DISPOSITION)?;  Some(x) } { Some(x) => { builder.content_disposition = Some(x); } None => complete = false } v.leave(); } }
 Some(5) => { if d.is_null() { d.read_null()?; } else { v.enter("ContentEncoding"); match { let x = d.read_string(&INPUT_MEMBER_CONTENT_ENCODING)?;  Some(x) } { Some(x) => { builder.content_encoding = Some(x); } None => complete = false } v.leave(); } }
 Some(6) => { if d.is_null() { d.read_null()?; } else { v.enter("ContentLanguage"); match { let x = d.read_string(&INPUT_MEMBER_CONTENT_LANGUAGE)?;  Some(x) } { Some(x) => { builder.content_language = Some(x); } None => complete = false } v.leave(); } }
 Some(7) => { if d.is_null() { d.read_null()?; } else { v.enter("ContentType"); match { let x = d.read_string(&INPUT_MEMBER_CONTENT_TYPE)?;  Some(x) } { Some(x) => { builder.content_type = Some(x); } None => complete = false } v.leave(); } }
-Some(8) => { if d.is_null() { d.read_null()?; } else { v.enter("CopySource"); match { let x = d.read_string(&INPUT_MEMBER_COPY_SOURCE)?; { static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("\\/?.+\\/.+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.copy_source = Some(x); } None => complete = false } v.leave(); } }
+Some(8) => { if d.is_null() { d.read_null()?; } else { seen_8 = true; v.enter("CopySource"); match { let x = d.read_string(&INPUT_MEMBER_COPY_SOURCE)?; { static PATTERN: ::quarry_codegen_runtime::validation::Pattern = ::quarry_codegen_runtime::validation::Pattern::new("\\/?.+\\/.+"); v.pattern(&x, false, &PATTERN); } Some(x) } { Some(x) => { builder.copy_source = Some(x); } None => complete = false } v.leave(); } }
 Some(9) => { if d.is_null() { d.read_null()?; } else { v.enter("CopySourceIfMatch"); match { let x = d.read_string(&INPUT_MEMBER_COPY_SOURCE_IF_MATCH)?;  Some(x) } { Some(x) => { builder.copy_source_if_match = Some(x); } None => complete = false } v.leave(); } }
 Some(10) => { if d.is_null() { d.read_null()?; } else { v.enter("CopySourceIfModifiedSince"); match { let x = d.read_timestamp(&INPUT_MEMBER_COPY_SOURCE_IF_MODIFIED_SINCE)?;  Some(x) } { Some(x) => { builder.copy_source_if_modified_since = Some(x); } None => complete = false } v.leave(); } }
 Some(11) => { if d.is_null() { d.read_null()?; } else { v.enter("CopySourceIfNoneMatch"); match { let x = d.read_string(&INPUT_MEMBER_COPY_SOURCE_IF_NONE_MATCH)?;  Some(x) } { Some(x) => { builder.copy_source_if_none_match = Some(x); } None => complete = false } v.leave(); } }
@@ -1923,8 +1926,8 @@ Some(16) => { if d.is_null() { d.read_null()?; } else { v.enter("GrantReadACP");
 Some(17) => { if d.is_null() { d.read_null()?; } else { v.enter("GrantWriteACP"); match { let x = d.read_string(&INPUT_MEMBER_GRANT_WRITE_ACP)?;  Some(x) } { Some(x) => { builder.grant_write_acp = Some(x); } None => complete = false } v.leave(); } }
 Some(18) => { if d.is_null() { d.read_null()?; } else { v.enter("IfMatch"); match { let x = d.read_string(&INPUT_MEMBER_IF_MATCH)?;  Some(x) } { Some(x) => { builder.if_match = Some(x); } None => complete = false } v.leave(); } }
 Some(19) => { if d.is_null() { d.read_null()?; } else { v.enter("IfNoneMatch"); match { let x = d.read_string(&INPUT_MEMBER_IF_NONE_MATCH)?;  Some(x) } { Some(x) => { builder.if_none_match = Some(x); } None => complete = false } v.leave(); } }
-Some(20) => { if d.is_null() { d.read_null()?; } else { v.enter("Key"); match { let x = d.read_string(&INPUT_MEMBER_KEY)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), None); Some(x) } { Some(x) => { builder.key = Some(x); } None => complete = false } v.leave(); } }
-Some(21) => { if d.is_null() { d.read_null()?; } else { v.enter("Metadata"); match { let mut entries = ::std::collections::HashMap::new(); let mut complete = true; d.read_map(&INPUT_MEMBER_METADATA, &mut |key: ::std::string::String, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter(&key); match { let x = d.read_string(&INPUT_MEMBER_METADATA_VALUE)?;  Some(x) } { Some(value) => { entries.insert(key, value); } None => complete = false } v.leave(); Ok(()) })?; let x = entries;  if complete { Some(x) } else { None } } { Some(x) => { builder.metadata = Some(x); } None => complete = false } v.leave(); } }
+Some(20) => { if d.is_null() { d.read_null()?; } else { seen_20 = true; v.enter("Key"); match { let x = d.read_string(&INPUT_MEMBER_KEY)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), None); Some(x) } { Some(x) => { builder.key = Some(x); } None => complete = false } v.leave(); } }
+Some(21) => { if d.is_null() { d.read_null()?; } else { v.enter("Metadata"); match { let mut entries = ::std::collections::HashMap::new(); let mut complete = true; d.read_map(&INPUT_MEMBER_METADATA, &mut |key: ::std::string::String, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter(&key); match { let x = d.read_string(&INPUT_MEMBER_METADATA__VALUE)?;  Some(x) } { Some(value) => { entries.insert(key, value); } None => complete = false } v.leave(); Ok(()) })?; let x = entries;  if complete { Some(x) } else { None } } { Some(x) => { builder.metadata = Some(x); } None => complete = false } v.leave(); } }
 Some(22) => { if d.is_null() { d.read_null()?; } else { v.enter("MetadataDirective"); match { let x = crate::types::MetadataDirective::from(d.read_string(&INPUT_MEMBER_METADATA_DIRECTIVE)?.as_str()); if let crate::types::MetadataDirective::Unknown(raw) = &x { v.enum_value(raw, crate::types::MetadataDirective::values()); } Some(x) } { Some(x) => { builder.metadata_directive = Some(x); } None => complete = false } v.leave(); } }
 Some(23) => { if d.is_null() { d.read_null()?; } else { v.enter("TaggingDirective"); match { let x = crate::types::TaggingDirective::from(d.read_string(&INPUT_MEMBER_TAGGING_DIRECTIVE)?.as_str()); if let crate::types::TaggingDirective::Unknown(raw) = &x { v.enum_value(raw, crate::types::TaggingDirective::values()); } Some(x) } { Some(x) => { builder.tagging_directive = Some(x); } None => complete = false } v.leave(); } }
 Some(24) => { if d.is_null() { d.read_null()?; } else { v.enter("AnnotationDirective"); match { let x = crate::types::AnnotationDirective::from(d.read_string(&INPUT_MEMBER_ANNOTATION_DIRECTIVE)?.as_str()); if let crate::types::AnnotationDirective::Unknown(raw) = &x { v.enum_value(raw, crate::types::AnnotationDirective::values()); } Some(x) } { Some(x) => { builder.annotation_directive = Some(x); } None => complete = false } v.leave(); } }
@@ -1951,15 +1954,15 @@ Some(44) => { if d.is_null() { d.read_null()?; } else { v.enter("ObjectLockEvent
 Some(45) => { if d.is_null() { d.read_null()?; } else { v.enter("ExpectedBucketOwner"); match { let x = d.read_string(&INPUT_MEMBER_EXPECTED_BUCKET_OWNER)?;  Some(x) } { Some(x) => { builder.expected_bucket_owner = Some(x); } None => complete = false } v.leave(); } }
 Some(46) => { if d.is_null() { d.read_null()?; } else { v.enter("ExpectedSourceBucketOwner"); match { let x = d.read_string(&INPUT_MEMBER_EXPECTED_SOURCE_BUCKET_OWNER)?;  Some(x) } { Some(x) => { builder.expected_source_bucket_owner = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.bucket.is_none() {
+        if !seen_1 {
             v.missing("Bucket");
             complete = false;
         }
-        if builder.copy_source.is_none() {
+        if !seen_8 {
             v.missing("CopySource");
             complete = false;
         }
-        if builder.key.is_none() {
+        if !seen_20 {
             v.missing("Key");
             complete = false;
         }
@@ -2218,18 +2221,18 @@ impl CopyObjectOutputBuilder {
         }
     }
 }
-static OUTPUT_MEMBER_COPY_OBJECT_RESULT_TRAITS: ::std::sync::LazyLock<
+static OUTPUT_MEMBER_COPY_OBJECT_RESULT__TRAITS: ::std::sync::LazyLock<
     ::aws_smithy_schema::TraitMap,
 > = ::std::sync::LazyLock::new(|| {
     let mut map = ::aws_smithy_schema::TraitMap::new();
     map.insert(::std::boxed::Box::new(
         ::aws_smithy_http_server::schema::traits::XmlMetadata::new(
-            &OUTPUT_MEMBER_COPY_OBJECT_RESULT_XML_PAYLOAD,
+            &OUTPUT_MEMBER_COPY_OBJECT_RESULT__XML_PAYLOAD,
         ),
     ));
     map
 });
-static OUTPUT_MEMBER_COPY_OBJECT_RESULT_XML_PAYLOAD: ::aws_smithy_schema::Schema<'static> =
+static OUTPUT_MEMBER_COPY_OBJECT_RESULT__XML_PAYLOAD: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_struct(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#CopyObjectResult",
@@ -2253,7 +2256,7 @@ static OUTPUT_MEMBER_COPY_OBJECT_RESULT: ::aws_smithy_schema::Schema<'static> =
         0,
     )
     .with_http_payload()
-    .with_traits(&OUTPUT_MEMBER_COPY_OBJECT_RESULT_TRAITS);
+    .with_traits(&OUTPUT_MEMBER_COPY_OBJECT_RESULT__TRAITS);
 static OUTPUT_MEMBER_EXPIRATION: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -2399,7 +2402,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ::aws_smithy_schema::ShapeType::Structure,
         &OUTPUT_MEMBERS,
     )
-    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None);
+    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None)
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "PUT",
+        "/{Bucket}/{Key+}?x-id=CopyObject",
+        Some(200),
+    ));
 impl CopyObjectOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;

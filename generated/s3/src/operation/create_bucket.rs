@@ -268,7 +268,7 @@ static INPUT_MEMBER_ACL: ::aws_smithy_schema::Schema<'static> =
         0,
     )
     .with_http_header("x-amz-acl");
-static INPUT_MEMBER_BUCKET_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_BUCKET__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -292,19 +292,19 @@ static INPUT_MEMBER_BUCKET: ::aws_smithy_schema::Schema<'static> =
         1,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_BUCKET_TRAITS);
-static INPUT_MEMBER_CREATE_BUCKET_CONFIGURATION_TRAITS: ::std::sync::LazyLock<
+    .with_traits(&INPUT_MEMBER_BUCKET__TRAITS);
+static INPUT_MEMBER_CREATE_BUCKET_CONFIGURATION__TRAITS: ::std::sync::LazyLock<
     ::aws_smithy_schema::TraitMap,
 > = ::std::sync::LazyLock::new(|| {
     let mut map = ::aws_smithy_schema::TraitMap::new();
     map.insert(::std::boxed::Box::new(
         ::aws_smithy_http_server::schema::traits::XmlMetadata::new(
-            &INPUT_MEMBER_CREATE_BUCKET_CONFIGURATION_XML_PAYLOAD,
+            &INPUT_MEMBER_CREATE_BUCKET_CONFIGURATION__XML_PAYLOAD,
         ),
     ));
     map
 });
-static INPUT_MEMBER_CREATE_BUCKET_CONFIGURATION_XML_PAYLOAD: ::aws_smithy_schema::Schema<'static> =
+static INPUT_MEMBER_CREATE_BUCKET_CONFIGURATION__XML_PAYLOAD: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_struct(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#CreateBucketConfiguration",
@@ -329,7 +329,7 @@ static INPUT_MEMBER_CREATE_BUCKET_CONFIGURATION: ::aws_smithy_schema::Schema<'st
     )
     .with_xml_name("CreateBucketConfiguration")
     .with_http_payload()
-    .with_traits(&INPUT_MEMBER_CREATE_BUCKET_CONFIGURATION_TRAITS);
+    .with_traits(&INPUT_MEMBER_CREATE_BUCKET_CONFIGURATION__TRAITS);
 static INPUT_MEMBER_GRANT_FULL_CONTROL: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -519,6 +519,7 @@ impl CreateBucketInput {
     {
         let mut builder = CreateBucketInputBuilder::default();
         let mut complete = true;
+        let mut seen_1 = false;
         d.read_struct(
             &INPUT_SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -550,6 +551,7 @@ impl CreateBucketInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("Bucket");
                             match {
                                 let x = d.read_string(&INPUT_MEMBER_BUCKET)?;
@@ -730,7 +732,7 @@ impl CreateBucketInput {
                 Ok(())
             },
         )?;
-        if builder.bucket.is_none() {
+        if !seen_1 {
             v.missing("Bucket");
             complete = false;
         }
@@ -839,7 +841,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ::aws_smithy_schema::ShapeType::Structure,
         &OUTPUT_MEMBERS,
     )
-    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None);
+    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None)
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "PUT",
+        "/{Bucket}",
+        Some(200),
+    ));
 impl CreateBucketOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;

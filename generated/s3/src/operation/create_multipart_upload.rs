@@ -751,7 +751,7 @@ static INPUT_MEMBER_ACL: ::aws_smithy_schema::Schema<'static> =
         0,
     )
     .with_http_header("x-amz-acl");
-static INPUT_MEMBER_BUCKET_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_BUCKET__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -775,7 +775,7 @@ static INPUT_MEMBER_BUCKET: ::aws_smithy_schema::Schema<'static> =
         1,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_BUCKET_TRAITS);
+    .with_traits(&INPUT_MEMBER_BUCKET__TRAITS);
 static INPUT_MEMBER_CACHE_CONTROL: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -896,7 +896,7 @@ static INPUT_MEMBER_GRANT_WRITE_ACP: ::aws_smithy_schema::Schema<'static> =
         11,
     )
     .with_http_header("x-amz-grant-write-acp");
-static INPUT_MEMBER_KEY_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_KEY__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -920,8 +920,8 @@ static INPUT_MEMBER_KEY: ::aws_smithy_schema::Schema<'static> =
         12,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_KEY_TRAITS);
-static INPUT_MEMBER_METADATA_KEY: ::aws_smithy_schema::Schema<'static> =
+    .with_traits(&INPUT_MEMBER_KEY__TRAITS);
+static INPUT_MEMBER_METADATA__KEY: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#Metadata$key",
@@ -932,7 +932,7 @@ static INPUT_MEMBER_METADATA_KEY: ::aws_smithy_schema::Schema<'static> =
         "key",
         0,
     );
-static INPUT_MEMBER_METADATA_VALUE: ::aws_smithy_schema::Schema<'static> =
+static INPUT_MEMBER_METADATA__VALUE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#Metadata$value",
@@ -954,7 +954,7 @@ static INPUT_MEMBER_METADATA: ::aws_smithy_schema::Schema<'static> =
         "Metadata",
         13,
     )
-    .with_map_members(&INPUT_MEMBER_METADATA_KEY, &INPUT_MEMBER_METADATA_VALUE)
+    .with_map_members(&INPUT_MEMBER_METADATA__KEY, &INPUT_MEMBER_METADATA__VALUE)
     .with_http_prefix_headers("x-amz-meta-");
 static INPUT_MEMBER_SERVER_SIDE_ENCRYPTION: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
@@ -1311,8 +1311,8 @@ impl ::aws_smithy_schema::serde::SerializableStruct for CreateMultipartUploadInp
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for (key, value) in val.iter() {
-                        ser.write_string(&INPUT_MEMBER_METADATA_KEY, key)?;
-                        ser.write_string(&INPUT_MEMBER_METADATA_VALUE, value)?;
+                        ser.write_string(&INPUT_MEMBER_METADATA__KEY, key)?;
+                        ser.write_string(&INPUT_MEMBER_METADATA__VALUE, value)?;
                     }
                     Ok(())
                 },
@@ -1396,9 +1396,11 @@ impl CreateMultipartUploadInput {
     {
         let mut builder = CreateMultipartUploadInputBuilder::default();
         let mut complete = true;
+        let mut seen_1 = false;
+        let mut seen_12 = false;
         d.read_struct(&INPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
 Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("ACL"); match { let x = crate::types::ObjectCannedAcl::from(d.read_string(&INPUT_MEMBER_ACL)?.as_str()); if let crate::types::ObjectCannedAcl::Unknown(raw) = &x { v.enum_value(raw, crate::types::ObjectCannedAcl::values()); } Some(x) } { Some(x) => { builder.acl = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("Bucket"); match { let x = d.read_string(&INPUT_MEMBER_BUCKET)?;  Some(x) } { Some(x) => { builder.bucket = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { seen_1 = true; v.enter("Bucket"); match { let x = d.read_string(&INPUT_MEMBER_BUCKET)?;  Some(x) } { Some(x) => { builder.bucket = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("CacheControl"); match { let x = d.read_string(&INPUT_MEMBER_CACHE_CONTROL)?;  Some(x) } { Some(x) => { builder.cache_control = Some(x); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("ContentDisposition"); match { let x = d.read_string(&INPUT_MEMBER_CONTENT_DISPOSITION)?;  Some(x) } { Some(x) => { builder.content_disposition = Some(x); } None => complete = false } v.leave(); } }
 Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("ContentEncoding"); match { let x = d.read_string(&INPUT_MEMBER_CONTENT_ENCODING)?;  Some(x) } { Some(x) => { builder.content_encoding = Some(x); } None => complete = false } v.leave(); } }
@@ -1409,8 +1411,8 @@ Some(8) => { if d.is_null() { d.read_null()?; } else { v.enter("GrantFullControl
 Some(9) => { if d.is_null() { d.read_null()?; } else { v.enter("GrantRead"); match { let x = d.read_string(&INPUT_MEMBER_GRANT_READ)?;  Some(x) } { Some(x) => { builder.grant_read = Some(x); } None => complete = false } v.leave(); } }
 Some(10) => { if d.is_null() { d.read_null()?; } else { v.enter("GrantReadACP"); match { let x = d.read_string(&INPUT_MEMBER_GRANT_READ_ACP)?;  Some(x) } { Some(x) => { builder.grant_read_acp = Some(x); } None => complete = false } v.leave(); } }
 Some(11) => { if d.is_null() { d.read_null()?; } else { v.enter("GrantWriteACP"); match { let x = d.read_string(&INPUT_MEMBER_GRANT_WRITE_ACP)?;  Some(x) } { Some(x) => { builder.grant_write_acp = Some(x); } None => complete = false } v.leave(); } }
-Some(12) => { if d.is_null() { d.read_null()?; } else { v.enter("Key"); match { let x = d.read_string(&INPUT_MEMBER_KEY)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), None); Some(x) } { Some(x) => { builder.key = Some(x); } None => complete = false } v.leave(); } }
-Some(13) => { if d.is_null() { d.read_null()?; } else { v.enter("Metadata"); match { let mut entries = ::std::collections::HashMap::new(); let mut complete = true; d.read_map(&INPUT_MEMBER_METADATA, &mut |key: ::std::string::String, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter(&key); match { let x = d.read_string(&INPUT_MEMBER_METADATA_VALUE)?;  Some(x) } { Some(value) => { entries.insert(key, value); } None => complete = false } v.leave(); Ok(()) })?; let x = entries;  if complete { Some(x) } else { None } } { Some(x) => { builder.metadata = Some(x); } None => complete = false } v.leave(); } }
+Some(12) => { if d.is_null() { d.read_null()?; } else { seen_12 = true; v.enter("Key"); match { let x = d.read_string(&INPUT_MEMBER_KEY)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), None); Some(x) } { Some(x) => { builder.key = Some(x); } None => complete = false } v.leave(); } }
+Some(13) => { if d.is_null() { d.read_null()?; } else { v.enter("Metadata"); match { let mut entries = ::std::collections::HashMap::new(); let mut complete = true; d.read_map(&INPUT_MEMBER_METADATA, &mut |key: ::std::string::String, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter(&key); match { let x = d.read_string(&INPUT_MEMBER_METADATA__VALUE)?;  Some(x) } { Some(value) => { entries.insert(key, value); } None => complete = false } v.leave(); Ok(()) })?; let x = entries;  if complete { Some(x) } else { None } } { Some(x) => { builder.metadata = Some(x); } None => complete = false } v.leave(); } }
 Some(14) => { if d.is_null() { d.read_null()?; } else { v.enter("ServerSideEncryption"); match { let x = crate::types::ServerSideEncryption::from(d.read_string(&INPUT_MEMBER_SERVER_SIDE_ENCRYPTION)?.as_str()); if let crate::types::ServerSideEncryption::Unknown(raw) = &x { v.enum_value(raw, crate::types::ServerSideEncryption::values()); } Some(x) } { Some(x) => { builder.server_side_encryption = Some(x); } None => complete = false } v.leave(); } }
 Some(15) => { if d.is_null() { d.read_null()?; } else { v.enter("StorageClass"); match { let x = crate::types::StorageClass::from(d.read_string(&INPUT_MEMBER_STORAGE_CLASS)?.as_str()); if let crate::types::StorageClass::Unknown(raw) = &x { v.enum_value(raw, crate::types::StorageClass::values()); } Some(x) } { Some(x) => { builder.storage_class = Some(x); } None => complete = false } v.leave(); } }
 Some(16) => { if d.is_null() { d.read_null()?; } else { v.enter("WebsiteRedirectLocation"); match { let x = d.read_string(&INPUT_MEMBER_WEBSITE_REDIRECT_LOCATION)?;  Some(x) } { Some(x) => { builder.website_redirect_location = Some(x); } None => complete = false } v.leave(); } }
@@ -1432,11 +1434,11 @@ Some(31) => { if d.is_null() { d.read_null()?; } else { v.enter("ExpectedBucketO
 Some(32) => { if d.is_null() { d.read_null()?; } else { v.enter("ChecksumAlgorithm"); match { let x = crate::types::ChecksumAlgorithm::from(d.read_string(&INPUT_MEMBER_CHECKSUM_ALGORITHM)?.as_str()); if let crate::types::ChecksumAlgorithm::Unknown(raw) = &x { v.enum_value(raw, crate::types::ChecksumAlgorithm::values()); } Some(x) } { Some(x) => { builder.checksum_algorithm = Some(x); } None => complete = false } v.leave(); } }
 Some(33) => { if d.is_null() { d.read_null()?; } else { v.enter("ChecksumType"); match { let x = crate::types::ChecksumType::from(d.read_string(&INPUT_MEMBER_CHECKSUM_TYPE)?.as_str()); if let crate::types::ChecksumType::Unknown(raw) = &x { v.enum_value(raw, crate::types::ChecksumType::values()); } Some(x) } { Some(x) => { builder.checksum_type = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.bucket.is_none() {
+        if !seen_1 {
             v.missing("Bucket");
             complete = false;
         }
-        if builder.key.is_none() {
+        if !seen_12 {
             v.missing("Key");
             complete = false;
         }
@@ -1975,7 +1977,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         &OUTPUT_MEMBERS,
     )
     .with_xml_name("InitiateMultipartUploadResult")
-    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None);
+    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None)
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "POST",
+        "/{Bucket}/{Key+}?uploads",
+        Some(200),
+    ));
 impl CreateMultipartUploadOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;

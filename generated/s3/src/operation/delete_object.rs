@@ -221,7 +221,7 @@ impl DeleteObjectInputBuilder {
         })
     }
 }
-static INPUT_MEMBER_BUCKET_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_BUCKET__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -245,8 +245,8 @@ static INPUT_MEMBER_BUCKET: ::aws_smithy_schema::Schema<'static> =
         0,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_BUCKET_TRAITS);
-static INPUT_MEMBER_KEY_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&INPUT_MEMBER_BUCKET__TRAITS);
+static INPUT_MEMBER_KEY__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -270,7 +270,7 @@ static INPUT_MEMBER_KEY: ::aws_smithy_schema::Schema<'static> =
         1,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_KEY_TRAITS);
+    .with_traits(&INPUT_MEMBER_KEY__TRAITS);
 static INPUT_MEMBER_MFA: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -458,6 +458,8 @@ impl DeleteObjectInput {
     {
         let mut builder = DeleteObjectInputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(
             &INPUT_SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -467,6 +469,7 @@ impl DeleteObjectInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("Bucket");
                             match {
                                 let x = d.read_string(&INPUT_MEMBER_BUCKET)?;
@@ -484,6 +487,7 @@ impl DeleteObjectInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("Key");
                             match {
                                 let x = d.read_string(&INPUT_MEMBER_KEY)?;
@@ -646,11 +650,11 @@ impl DeleteObjectInput {
                 Ok(())
             },
         )?;
-        if builder.bucket.is_none() {
+        if !seen_0 {
             v.missing("Bucket");
             complete = false;
         }
-        if builder.key.is_none() {
+        if !seen_1 {
             v.missing("Key");
             complete = false;
         }
@@ -795,7 +799,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ::aws_smithy_schema::ShapeType::Structure,
         &OUTPUT_MEMBERS,
     )
-    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None);
+    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None)
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "DELETE",
+        "/{Bucket}/{Key+}?x-id=DeleteObject",
+        Some(204),
+    ));
 impl DeleteObjectOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;

@@ -173,7 +173,7 @@ impl DeleteObjectsInputBuilder {
         })
     }
 }
-static INPUT_MEMBER_BUCKET_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_BUCKET__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -197,8 +197,8 @@ static INPUT_MEMBER_BUCKET: ::aws_smithy_schema::Schema<'static> =
         0,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_BUCKET_TRAITS);
-static INPUT_MEMBER_DELETE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&INPUT_MEMBER_BUCKET__TRAITS);
+static INPUT_MEMBER_DELETE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -210,12 +210,12 @@ static INPUT_MEMBER_DELETE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::Tr
         ));
         map.insert(::std::boxed::Box::new(
             ::aws_smithy_http_server::schema::traits::XmlMetadata::new(
-                &INPUT_MEMBER_DELETE_XML_PAYLOAD,
+                &INPUT_MEMBER_DELETE__XML_PAYLOAD,
             ),
         ));
         map
     });
-static INPUT_MEMBER_DELETE_XML_PAYLOAD: ::aws_smithy_schema::Schema<'static> =
+static INPUT_MEMBER_DELETE__XML_PAYLOAD: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_struct(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#Delete",
@@ -240,7 +240,7 @@ static INPUT_MEMBER_DELETE: ::aws_smithy_schema::Schema<'static> =
     )
     .with_xml_name("Delete")
     .with_http_payload()
-    .with_traits(&INPUT_MEMBER_DELETE_TRAITS);
+    .with_traits(&INPUT_MEMBER_DELETE__TRAITS);
 static INPUT_MEMBER_MFA: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -379,6 +379,8 @@ impl DeleteObjectsInput {
     {
         let mut builder = DeleteObjectsInputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(
             &INPUT_SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -388,6 +390,7 @@ impl DeleteObjectsInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("Bucket");
                             match {
                                 let x = d.read_string(&INPUT_MEMBER_BUCKET)?;
@@ -405,6 +408,7 @@ impl DeleteObjectsInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("Delete");
                             match crate::types::Delete::deserialize_schema(d, v)? {
                                 Some(x) => {
@@ -516,11 +520,11 @@ impl DeleteObjectsInput {
                 Ok(())
             },
         )?;
-        if builder.bucket.is_none() {
+        if !seen_0 {
             v.missing("Bucket");
             complete = false;
         }
-        if builder.delete.is_none() {
+        if !seen_1 {
             v.missing("Delete");
             complete = false;
         }
@@ -626,7 +630,7 @@ impl DeleteObjectsOutputBuilder {
         }
     }
 }
-static OUTPUT_MEMBER_DELETED_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static OUTPUT_MEMBER_DELETED__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#DeletedObjects$member",
@@ -648,7 +652,7 @@ static OUTPUT_MEMBER_DELETED: ::aws_smithy_schema::Schema<'static> =
         "Deleted",
         0,
     )
-    .with_list_member(&OUTPUT_MEMBER_DELETED_MEMBER)
+    .with_list_member(&OUTPUT_MEMBER_DELETED__MEMBER)
     .with_xml_flattened();
 static OUTPUT_MEMBER_REQUEST_CHARGED: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
@@ -662,7 +666,7 @@ static OUTPUT_MEMBER_REQUEST_CHARGED: ::aws_smithy_schema::Schema<'static> =
         1,
     )
     .with_http_header("x-amz-request-charged");
-static OUTPUT_MEMBER_ERRORS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static OUTPUT_MEMBER_ERRORS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#Errors$member",
@@ -684,7 +688,7 @@ static OUTPUT_MEMBER_ERRORS: ::aws_smithy_schema::Schema<'static> =
         "Errors",
         2,
     )
-    .with_list_member(&OUTPUT_MEMBER_ERRORS_MEMBER)
+    .with_list_member(&OUTPUT_MEMBER_ERRORS__MEMBER)
     .with_xml_name("Error")
     .with_xml_flattened();
 pub(crate) static OUTPUT_MEMBERS: [&::aws_smithy_schema::Schema<'static>; 3] = [
@@ -703,7 +707,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         &OUTPUT_MEMBERS,
     )
     .with_xml_name("DeleteResult")
-    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None);
+    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None)
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "POST",
+        "/{Bucket}?delete",
+        Some(200),
+    ));
 impl DeleteObjectsOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;
@@ -723,7 +732,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for DeleteObjectsOutput {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&OUTPUT_MEMBER_DELETED_MEMBER, item)?;
+                        ser.write_struct(&OUTPUT_MEMBER_DELETED__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -738,7 +747,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for DeleteObjectsOutput {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&OUTPUT_MEMBER_ERRORS_MEMBER, item)?;
+                        ser.write_struct(&OUTPUT_MEMBER_ERRORS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -763,9 +772,9 @@ impl DeleteObjectsOutput {
         let mut builder = DeleteObjectsOutputBuilder::default();
         let mut complete = true;
         d.read_struct(&OUTPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("Deleted"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_DELETED, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::DeletedObject::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.deleted = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("Deleted"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_DELETED, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::DeletedObject::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.deleted = Some(x); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("RequestCharged"); match { let x = crate::types::RequestCharged::from(d.read_string(&OUTPUT_MEMBER_REQUEST_CHARGED)?.as_str()); if let crate::types::RequestCharged::Unknown(raw) = &x { v.enum_value(raw, crate::types::RequestCharged::values()); } Some(x) } { Some(x) => { builder.request_charged = Some(x); } None => complete = false } v.leave(); } }
-Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("Errors"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_ERRORS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Error::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.errors = Some(x); } None => complete = false } v.leave(); } }
+Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("Errors"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_ERRORS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Error::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.errors = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
         if !complete {
             return Ok(None);

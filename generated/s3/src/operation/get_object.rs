@@ -455,7 +455,7 @@ impl GetObjectInputBuilder {
         })
     }
 }
-static INPUT_MEMBER_BUCKET_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_BUCKET__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -479,7 +479,7 @@ static INPUT_MEMBER_BUCKET: ::aws_smithy_schema::Schema<'static> =
         0,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_BUCKET_TRAITS);
+    .with_traits(&INPUT_MEMBER_BUCKET__TRAITS);
 static INPUT_MEMBER_IF_MATCH: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -528,7 +528,7 @@ static INPUT_MEMBER_IF_UNMODIFIED_SINCE: ::aws_smithy_schema::Schema<'static> =
         4,
     )
     .with_http_header("If-Unmodified-Since");
-static INPUT_MEMBER_KEY_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_KEY__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -552,7 +552,7 @@ static INPUT_MEMBER_KEY: ::aws_smithy_schema::Schema<'static> =
         5,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_KEY_TRAITS);
+    .with_traits(&INPUT_MEMBER_KEY__TRAITS);
 static INPUT_MEMBER_RANGE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -869,6 +869,8 @@ impl GetObjectInput {
     {
         let mut builder = GetObjectInputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_5 = false;
         d.read_struct(
             &INPUT_SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -878,6 +880,7 @@ impl GetObjectInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("Bucket");
                             match {
                                 let x = d.read_string(&INPUT_MEMBER_BUCKET)?;
@@ -963,6 +966,7 @@ impl GetObjectInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_5 = true;
                             v.enter("Key");
                             match {
                                 let x = d.read_string(&INPUT_MEMBER_KEY)?;
@@ -1248,11 +1252,11 @@ impl GetObjectInput {
                 Ok(())
             },
         )?;
-        if builder.bucket.is_none() {
+        if !seen_0 {
             v.missing("Bucket");
             complete = false;
         }
-        if builder.key.is_none() {
+        if !seen_5 {
             v.missing("Key");
             complete = false;
         }
@@ -2566,7 +2570,7 @@ static OUTPUT_MEMBER_SERVER_SIDE_ENCRYPTION: ::aws_smithy_schema::Schema<'static
         29,
     )
     .with_http_header("x-amz-server-side-encryption");
-static OUTPUT_MEMBER_METADATA_KEY: ::aws_smithy_schema::Schema<'static> =
+static OUTPUT_MEMBER_METADATA__KEY: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#Metadata$key",
@@ -2577,7 +2581,7 @@ static OUTPUT_MEMBER_METADATA_KEY: ::aws_smithy_schema::Schema<'static> =
         "key",
         0,
     );
-static OUTPUT_MEMBER_METADATA_VALUE: ::aws_smithy_schema::Schema<'static> =
+static OUTPUT_MEMBER_METADATA__VALUE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#Metadata$value",
@@ -2599,7 +2603,7 @@ static OUTPUT_MEMBER_METADATA: ::aws_smithy_schema::Schema<'static> =
         "Metadata",
         30,
     )
-    .with_map_members(&OUTPUT_MEMBER_METADATA_KEY, &OUTPUT_MEMBER_METADATA_VALUE)
+    .with_map_members(&OUTPUT_MEMBER_METADATA__KEY, &OUTPUT_MEMBER_METADATA__VALUE)
     .with_http_prefix_headers("x-amz-meta-");
 static OUTPUT_MEMBER_SSE_CUSTOMER_ALGORITHM: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
@@ -2841,7 +2845,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ::aws_smithy_schema::ShapeType::Structure,
         &OUTPUT_MEMBERS,
     )
-    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None);
+    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None)
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "GET",
+        "/{Bucket}/{Key+}?x-id=GetObject",
+        Some(200),
+    ));
 impl GetObjectOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;
@@ -2948,8 +2957,8 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GetObjectOutput {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for (key, value) in val.iter() {
-                        ser.write_string(&OUTPUT_MEMBER_METADATA_KEY, key)?;
-                        ser.write_string(&OUTPUT_MEMBER_METADATA_VALUE, value)?;
+                        ser.write_string(&OUTPUT_MEMBER_METADATA__KEY, key)?;
+                        ser.write_string(&OUTPUT_MEMBER_METADATA__VALUE, value)?;
                     }
                     Ok(())
                 },
@@ -3048,7 +3057,7 @@ Some(26) => { if d.is_null() { d.read_null()?; } else { v.enter("ContentType"); 
 Some(27) => { if d.is_null() { d.read_null()?; } else { v.enter("Expires"); match { let x = d.read_string(&OUTPUT_MEMBER_EXPIRES)?;  Some(x) } { Some(x) => { builder.expires = Some(x); } None => complete = false } v.leave(); } }
 Some(28) => { if d.is_null() { d.read_null()?; } else { v.enter("WebsiteRedirectLocation"); match { let x = d.read_string(&OUTPUT_MEMBER_WEBSITE_REDIRECT_LOCATION)?;  Some(x) } { Some(x) => { builder.website_redirect_location = Some(x); } None => complete = false } v.leave(); } }
 Some(29) => { if d.is_null() { d.read_null()?; } else { v.enter("ServerSideEncryption"); match { let x = crate::types::ServerSideEncryption::from(d.read_string(&OUTPUT_MEMBER_SERVER_SIDE_ENCRYPTION)?.as_str()); if let crate::types::ServerSideEncryption::Unknown(raw) = &x { v.enum_value(raw, crate::types::ServerSideEncryption::values()); } Some(x) } { Some(x) => { builder.server_side_encryption = Some(x); } None => complete = false } v.leave(); } }
-Some(30) => { if d.is_null() { d.read_null()?; } else { v.enter("Metadata"); match { let mut entries = ::std::collections::HashMap::new(); let mut complete = true; d.read_map(&OUTPUT_MEMBER_METADATA, &mut |key: ::std::string::String, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter(&key); match { let x = d.read_string(&OUTPUT_MEMBER_METADATA_VALUE)?;  Some(x) } { Some(value) => { entries.insert(key, value); } None => complete = false } v.leave(); Ok(()) })?; let x = entries;  if complete { Some(x) } else { None } } { Some(x) => { builder.metadata = Some(x); } None => complete = false } v.leave(); } }
+Some(30) => { if d.is_null() { d.read_null()?; } else { v.enter("Metadata"); match { let mut entries = ::std::collections::HashMap::new(); let mut complete = true; d.read_map(&OUTPUT_MEMBER_METADATA, &mut |key: ::std::string::String, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter(&key); match { let x = d.read_string(&OUTPUT_MEMBER_METADATA__VALUE)?;  Some(x) } { Some(value) => { entries.insert(key, value); } None => complete = false } v.leave(); Ok(()) })?; let x = entries;  if complete { Some(x) } else { None } } { Some(x) => { builder.metadata = Some(x); } None => complete = false } v.leave(); } }
 Some(31) => { if d.is_null() { d.read_null()?; } else { v.enter("SSECustomerAlgorithm"); match { let x = d.read_string(&OUTPUT_MEMBER_SSE_CUSTOMER_ALGORITHM)?;  Some(x) } { Some(x) => { builder.sse_customer_algorithm = Some(x); } None => complete = false } v.leave(); } }
 Some(32) => { if d.is_null() { d.read_null()?; } else { v.enter("SSECustomerKeyMD5"); match { let x = d.read_string(&OUTPUT_MEMBER_SSE_CUSTOMER_KEY_MD5)?;  Some(x) } { Some(x) => { builder.sse_customer_key_md5 = Some(x); } None => complete = false } v.leave(); } }
 Some(33) => { if d.is_null() { d.read_null()?; } else { v.enter("SSEKMSKeyId"); match { let x = d.read_string(&OUTPUT_MEMBER_SSEKMS_KEY_ID)?;  Some(x) } { Some(x) => { builder.ssekms_key_id = Some(x); } None => complete = false } v.leave(); } }

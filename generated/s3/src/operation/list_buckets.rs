@@ -409,7 +409,7 @@ impl ListBucketsOutputBuilder {
         }
     }
 }
-static OUTPUT_MEMBER_BUCKETS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static OUTPUT_MEMBER_BUCKETS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#Buckets$member",
@@ -432,7 +432,7 @@ static OUTPUT_MEMBER_BUCKETS: ::aws_smithy_schema::Schema<'static> =
         "Buckets",
         0,
     )
-    .with_list_member(&OUTPUT_MEMBER_BUCKETS_MEMBER);
+    .with_list_member(&OUTPUT_MEMBER_BUCKETS__MEMBER);
 static OUTPUT_MEMBER_OWNER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -483,7 +483,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         &OUTPUT_MEMBERS,
     )
     .with_xml_name("ListAllMyBucketsResult")
-    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None);
+    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None)
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "GET",
+        "/?x-id=ListBuckets",
+        Some(200),
+    ));
 impl ListBucketsOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;
@@ -503,7 +508,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListBucketsOutput {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&OUTPUT_MEMBER_BUCKETS_MEMBER, item)?;
+                        ser.write_struct(&OUTPUT_MEMBER_BUCKETS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -537,7 +542,7 @@ impl ListBucketsOutput {
         let mut builder = ListBucketsOutputBuilder::default();
         let mut complete = true;
         d.read_struct(&OUTPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("Buckets"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_BUCKETS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Bucket::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.buckets = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("Buckets"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_BUCKETS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Bucket::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.buckets = Some(x); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("Owner"); match crate::types::Owner::deserialize_schema(d, v)? { Some(x) => { builder.owner = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("ContinuationToken"); match { let x = d.read_string(&OUTPUT_MEMBER_CONTINUATION_TOKEN)?;  Some(x) } { Some(x) => { builder.continuation_token = Some(x); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("Prefix"); match { let x = d.read_string(&OUTPUT_MEMBER_PREFIX)?;  Some(x) } { Some(x) => { builder.prefix = Some(x); } None => complete = false } v.leave(); } }

@@ -202,7 +202,7 @@ impl ListMultipartUploadsInputBuilder {
         })
     }
 }
-static INPUT_MEMBER_BUCKET_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_BUCKET__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -226,7 +226,7 @@ static INPUT_MEMBER_BUCKET: ::aws_smithy_schema::Schema<'static> =
         0,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_BUCKET_TRAITS);
+    .with_traits(&INPUT_MEMBER_BUCKET__TRAITS);
 static INPUT_MEMBER_DELIMITER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -408,6 +408,7 @@ impl ListMultipartUploadsInput {
     {
         let mut builder = ListMultipartUploadsInputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &INPUT_SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -417,6 +418,7 @@ impl ListMultipartUploadsInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("Bucket");
                             match {
                                 let x = d.read_string(&INPUT_MEMBER_BUCKET)?;
@@ -581,7 +583,7 @@ impl ListMultipartUploadsInput {
                 Ok(())
             },
         )?;
-        if builder.bucket.is_none() {
+        if !seen_0 {
             v.missing("Bucket");
             complete = false;
         }
@@ -960,7 +962,7 @@ static OUTPUT_MEMBER_IS_TRUNCATED: ::aws_smithy_schema::Schema<'static> =
         "IsTruncated",
         8,
     );
-static OUTPUT_MEMBER_UPLOADS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static OUTPUT_MEMBER_UPLOADS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#MultipartUploadList$member",
@@ -982,10 +984,10 @@ static OUTPUT_MEMBER_UPLOADS: ::aws_smithy_schema::Schema<'static> =
         "Uploads",
         9,
     )
-    .with_list_member(&OUTPUT_MEMBER_UPLOADS_MEMBER)
+    .with_list_member(&OUTPUT_MEMBER_UPLOADS__MEMBER)
     .with_xml_name("Upload")
     .with_xml_flattened();
-static OUTPUT_MEMBER_COMMON_PREFIXES_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static OUTPUT_MEMBER_COMMON_PREFIXES__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#CommonPrefixList$member",
@@ -1007,7 +1009,7 @@ static OUTPUT_MEMBER_COMMON_PREFIXES: ::aws_smithy_schema::Schema<'static> =
         "CommonPrefixes",
         10,
     )
-    .with_list_member(&OUTPUT_MEMBER_COMMON_PREFIXES_MEMBER)
+    .with_list_member(&OUTPUT_MEMBER_COMMON_PREFIXES__MEMBER)
     .with_xml_flattened();
 static OUTPUT_MEMBER_ENCODING_TYPE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
@@ -1058,7 +1060,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         &OUTPUT_MEMBERS,
     )
     .with_xml_name("ListMultipartUploadsResult")
-    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None);
+    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None)
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "GET",
+        "/{Bucket}?uploads",
+        Some(200),
+    ));
 impl ListMultipartUploadsOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;
@@ -1105,7 +1112,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListMultipartUploadsOutp
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&OUTPUT_MEMBER_UPLOADS_MEMBER, item)?;
+                        ser.write_struct(&OUTPUT_MEMBER_UPLOADS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -1117,7 +1124,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListMultipartUploadsOutp
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&OUTPUT_MEMBER_COMMON_PREFIXES_MEMBER, item)?;
+                        ser.write_struct(&OUTPUT_MEMBER_COMMON_PREFIXES__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -1157,8 +1164,8 @@ Some(5) => { if d.is_null() { d.read_null()?; } else { v.enter("Delimiter"); mat
 Some(6) => { if d.is_null() { d.read_null()?; } else { v.enter("NextUploadIdMarker"); match { let x = d.read_string(&OUTPUT_MEMBER_NEXT_UPLOAD_ID_MARKER)?;  Some(x) } { Some(x) => { builder.next_upload_id_marker = Some(x); } None => complete = false } v.leave(); } }
 Some(7) => { if d.is_null() { d.read_null()?; } else { v.enter("MaxUploads"); match { let x = d.read_integer(&OUTPUT_MEMBER_MAX_UPLOADS)?;  Some(x) } { Some(x) => { builder.max_uploads = Some(x); } None => complete = false } v.leave(); } }
 Some(8) => { if d.is_null() { d.read_null()?; } else { v.enter("IsTruncated"); match { let x = d.read_boolean(&OUTPUT_MEMBER_IS_TRUNCATED)?;  Some(x) } { Some(x) => { builder.is_truncated = Some(x); } None => complete = false } v.leave(); } }
-Some(9) => { if d.is_null() { d.read_null()?; } else { v.enter("Uploads"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_UPLOADS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::MultipartUpload::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.uploads = Some(x); } None => complete = false } v.leave(); } }
-Some(10) => { if d.is_null() { d.read_null()?; } else { v.enter("CommonPrefixes"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_COMMON_PREFIXES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::CommonPrefix::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.common_prefixes = Some(x); } None => complete = false } v.leave(); } }
+Some(9) => { if d.is_null() { d.read_null()?; } else { v.enter("Uploads"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_UPLOADS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::MultipartUpload::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.uploads = Some(x); } None => complete = false } v.leave(); } }
+Some(10) => { if d.is_null() { d.read_null()?; } else { v.enter("CommonPrefixes"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_COMMON_PREFIXES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::CommonPrefix::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.common_prefixes = Some(x); } None => complete = false } v.leave(); } }
 Some(11) => { if d.is_null() { d.read_null()?; } else { v.enter("EncodingType"); match { let x = crate::types::EncodingType::from(d.read_string(&OUTPUT_MEMBER_ENCODING_TYPE)?.as_str()); if let crate::types::EncodingType::Unknown(raw) = &x { v.enum_value(raw, crate::types::EncodingType::values()); } Some(x) } { Some(x) => { builder.encoding_type = Some(x); } None => complete = false } v.leave(); } }
 Some(12) => { if d.is_null() { d.read_null()?; } else { v.enter("RequestCharged"); match { let x = crate::types::RequestCharged::from(d.read_string(&OUTPUT_MEMBER_REQUEST_CHARGED)?.as_str()); if let crate::types::RequestCharged::Unknown(raw) = &x { v.enum_value(raw, crate::types::RequestCharged::values()); } Some(x) } { Some(x) => { builder.request_charged = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;

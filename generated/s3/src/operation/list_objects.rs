@@ -206,7 +206,7 @@ impl ListObjectsInputBuilder {
         })
     }
 }
-static INPUT_MEMBER_BUCKET_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_BUCKET__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -230,7 +230,7 @@ static INPUT_MEMBER_BUCKET: ::aws_smithy_schema::Schema<'static> =
         0,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_BUCKET_TRAITS);
+    .with_traits(&INPUT_MEMBER_BUCKET__TRAITS);
 static INPUT_MEMBER_DELIMITER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -315,7 +315,7 @@ static INPUT_MEMBER_EXPECTED_BUCKET_OWNER: ::aws_smithy_schema::Schema<'static> 
         7,
     )
     .with_http_header("x-amz-expected-bucket-owner");
-static INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#OptionalObjectAttributesList$member",
@@ -337,7 +337,7 @@ static INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES: ::aws_smithy_schema::Schema<'sta
         "OptionalObjectAttributes",
         8,
     )
-    .with_list_member(&INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES_MEMBER)
+    .with_list_member(&INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES__MEMBER)
     .with_http_header("x-amz-optional-object-attributes");
 pub(crate) static INPUT_MEMBERS: [&::aws_smithy_schema::Schema<'static>; 9] = [
     &INPUT_MEMBER_BUCKET,
@@ -410,7 +410,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListObjectsInput {
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
                         ser.write_string(
-                            &INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES_MEMBER,
+                            &INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES__MEMBER,
                             item.as_str(),
                         )?;
                     }
@@ -436,8 +436,9 @@ impl ListObjectsInput {
     {
         let mut builder = ListObjectsInputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(&INPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("Bucket"); match { let x = d.read_string(&INPUT_MEMBER_BUCKET)?;  Some(x) } { Some(x) => { builder.bucket = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("Bucket"); match { let x = d.read_string(&INPUT_MEMBER_BUCKET)?;  Some(x) } { Some(x) => { builder.bucket = Some(x); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("Delimiter"); match { let x = d.read_string(&INPUT_MEMBER_DELIMITER)?;  Some(x) } { Some(x) => { builder.delimiter = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("EncodingType"); match { let x = crate::types::EncodingType::from(d.read_string(&INPUT_MEMBER_ENCODING_TYPE)?.as_str()); if let crate::types::EncodingType::Unknown(raw) = &x { v.enum_value(raw, crate::types::EncodingType::values()); } Some(x) } { Some(x) => { builder.encoding_type = Some(x); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("Marker"); match { let x = d.read_string(&INPUT_MEMBER_MARKER)?;  Some(x) } { Some(x) => { builder.marker = Some(x); } None => complete = false } v.leave(); } }
@@ -445,9 +446,9 @@ Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("MaxKeys"); match
 Some(5) => { if d.is_null() { d.read_null()?; } else { v.enter("Prefix"); match { let x = d.read_string(&INPUT_MEMBER_PREFIX)?;  Some(x) } { Some(x) => { builder.prefix = Some(x); } None => complete = false } v.leave(); } }
 Some(6) => { if d.is_null() { d.read_null()?; } else { v.enter("RequestPayer"); match { let x = crate::types::RequestPayer::from(d.read_string(&INPUT_MEMBER_REQUEST_PAYER)?.as_str()); if let crate::types::RequestPayer::Unknown(raw) = &x { v.enum_value(raw, crate::types::RequestPayer::values()); } Some(x) } { Some(x) => { builder.request_payer = Some(x); } None => complete = false } v.leave(); } }
 Some(7) => { if d.is_null() { d.read_null()?; } else { v.enter("ExpectedBucketOwner"); match { let x = d.read_string(&INPUT_MEMBER_EXPECTED_BUCKET_OWNER)?;  Some(x) } { Some(x) => { builder.expected_bucket_owner = Some(x); } None => complete = false } v.leave(); } }
-Some(8) => { if d.is_null() { d.read_null()?; } else { v.enter("OptionalObjectAttributes"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = crate::types::OptionalObjectAttributes::from(d.read_string(&INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES_MEMBER)?.as_str()); if let crate::types::OptionalObjectAttributes::Unknown(raw) = &x { v.enum_value(raw, crate::types::OptionalObjectAttributes::values()); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.optional_object_attributes = Some(x); } None => complete = false } v.leave(); } }
+Some(8) => { if d.is_null() { d.read_null()?; } else { v.enter("OptionalObjectAttributes"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = crate::types::OptionalObjectAttributes::from(d.read_string(&INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES__MEMBER)?.as_str()); if let crate::types::OptionalObjectAttributes::Unknown(raw) = &x { v.enum_value(raw, crate::types::OptionalObjectAttributes::values()); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.optional_object_attributes = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.bucket.is_none() {
+        if !seen_0 {
             v.missing("Bucket");
             complete = false;
         }
@@ -712,7 +713,7 @@ static OUTPUT_MEMBER_NEXT_MARKER: ::aws_smithy_schema::Schema<'static> =
         "NextMarker",
         2,
     );
-static OUTPUT_MEMBER_CONTENTS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static OUTPUT_MEMBER_CONTENTS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#ObjectList$member",
@@ -734,7 +735,7 @@ static OUTPUT_MEMBER_CONTENTS: ::aws_smithy_schema::Schema<'static> =
         "Contents",
         3,
     )
-    .with_list_member(&OUTPUT_MEMBER_CONTENTS_MEMBER)
+    .with_list_member(&OUTPUT_MEMBER_CONTENTS__MEMBER)
     .with_xml_flattened();
 static OUTPUT_MEMBER_NAME: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
@@ -780,7 +781,7 @@ static OUTPUT_MEMBER_MAX_KEYS: ::aws_smithy_schema::Schema<'static> =
         "MaxKeys",
         7,
     );
-static OUTPUT_MEMBER_COMMON_PREFIXES_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static OUTPUT_MEMBER_COMMON_PREFIXES__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#CommonPrefixList$member",
@@ -802,7 +803,7 @@ static OUTPUT_MEMBER_COMMON_PREFIXES: ::aws_smithy_schema::Schema<'static> =
         "CommonPrefixes",
         8,
     )
-    .with_list_member(&OUTPUT_MEMBER_COMMON_PREFIXES_MEMBER)
+    .with_list_member(&OUTPUT_MEMBER_COMMON_PREFIXES__MEMBER)
     .with_xml_flattened();
 static OUTPUT_MEMBER_ENCODING_TYPE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
@@ -851,7 +852,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         &OUTPUT_MEMBERS,
     )
     .with_xml_name("ListBucketResult")
-    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None);
+    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None)
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "GET",
+        "/{Bucket}",
+        Some(200),
+    ));
 impl ListObjectsOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;
@@ -880,7 +886,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListObjectsOutput {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&OUTPUT_MEMBER_CONTENTS_MEMBER, item)?;
+                        ser.write_struct(&OUTPUT_MEMBER_CONTENTS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -904,7 +910,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListObjectsOutput {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&OUTPUT_MEMBER_COMMON_PREFIXES_MEMBER, item)?;
+                        ser.write_struct(&OUTPUT_MEMBER_COMMON_PREFIXES__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -938,12 +944,12 @@ impl ListObjectsOutput {
 Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("IsTruncated"); match { let x = d.read_boolean(&OUTPUT_MEMBER_IS_TRUNCATED)?;  Some(x) } { Some(x) => { builder.is_truncated = Some(x); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("Marker"); match { let x = d.read_string(&OUTPUT_MEMBER_MARKER)?;  Some(x) } { Some(x) => { builder.marker = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("NextMarker"); match { let x = d.read_string(&OUTPUT_MEMBER_NEXT_MARKER)?;  Some(x) } { Some(x) => { builder.next_marker = Some(x); } None => complete = false } v.leave(); } }
-Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("Contents"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_CONTENTS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Object::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.contents = Some(x); } None => complete = false } v.leave(); } }
+Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("Contents"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_CONTENTS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Object::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.contents = Some(x); } None => complete = false } v.leave(); } }
 Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("Name"); match { let x = d.read_string(&OUTPUT_MEMBER_NAME)?;  Some(x) } { Some(x) => { builder.name = Some(x); } None => complete = false } v.leave(); } }
 Some(5) => { if d.is_null() { d.read_null()?; } else { v.enter("Prefix"); match { let x = d.read_string(&OUTPUT_MEMBER_PREFIX)?;  Some(x) } { Some(x) => { builder.prefix = Some(x); } None => complete = false } v.leave(); } }
 Some(6) => { if d.is_null() { d.read_null()?; } else { v.enter("Delimiter"); match { let x = d.read_string(&OUTPUT_MEMBER_DELIMITER)?;  Some(x) } { Some(x) => { builder.delimiter = Some(x); } None => complete = false } v.leave(); } }
 Some(7) => { if d.is_null() { d.read_null()?; } else { v.enter("MaxKeys"); match { let x = d.read_integer(&OUTPUT_MEMBER_MAX_KEYS)?;  Some(x) } { Some(x) => { builder.max_keys = Some(x); } None => complete = false } v.leave(); } }
-Some(8) => { if d.is_null() { d.read_null()?; } else { v.enter("CommonPrefixes"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_COMMON_PREFIXES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::CommonPrefix::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.common_prefixes = Some(x); } None => complete = false } v.leave(); } }
+Some(8) => { if d.is_null() { d.read_null()?; } else { v.enter("CommonPrefixes"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_COMMON_PREFIXES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::CommonPrefix::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.common_prefixes = Some(x); } None => complete = false } v.leave(); } }
 Some(9) => { if d.is_null() { d.read_null()?; } else { v.enter("EncodingType"); match { let x = crate::types::EncodingType::from(d.read_string(&OUTPUT_MEMBER_ENCODING_TYPE)?.as_str()); if let crate::types::EncodingType::Unknown(raw) = &x { v.enum_value(raw, crate::types::EncodingType::values()); } Some(x) } { Some(x) => { builder.encoding_type = Some(x); } None => complete = false } v.leave(); } }
 Some(10) => { if d.is_null() { d.read_null()?; } else { v.enter("RequestCharged"); match { let x = crate::types::RequestCharged::from(d.read_string(&OUTPUT_MEMBER_REQUEST_CHARGED)?.as_str()); if let crate::types::RequestCharged::Unknown(raw) = &x { v.enum_value(raw, crate::types::RequestCharged::values()); } Some(x) } { Some(x) => { builder.request_charged = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;

@@ -242,7 +242,7 @@ impl ListObjectsV2InputBuilder {
         })
     }
 }
-static INPUT_MEMBER_BUCKET_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_BUCKET__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -266,7 +266,7 @@ static INPUT_MEMBER_BUCKET: ::aws_smithy_schema::Schema<'static> =
         0,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_BUCKET_TRAITS);
+    .with_traits(&INPUT_MEMBER_BUCKET__TRAITS);
 static INPUT_MEMBER_DELIMITER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -375,7 +375,7 @@ static INPUT_MEMBER_EXPECTED_BUCKET_OWNER: ::aws_smithy_schema::Schema<'static> 
         9,
     )
     .with_http_header("x-amz-expected-bucket-owner");
-static INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#OptionalObjectAttributesList$member",
@@ -397,7 +397,7 @@ static INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES: ::aws_smithy_schema::Schema<'sta
         "OptionalObjectAttributes",
         10,
     )
-    .with_list_member(&INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES_MEMBER)
+    .with_list_member(&INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES__MEMBER)
     .with_http_header("x-amz-optional-object-attributes");
 pub(crate) static INPUT_MEMBERS: [&::aws_smithy_schema::Schema<'static>; 11] = [
     &INPUT_MEMBER_BUCKET,
@@ -478,7 +478,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListObjectsV2Input {
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
                         ser.write_string(
-                            &INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES_MEMBER,
+                            &INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES__MEMBER,
                             item.as_str(),
                         )?;
                     }
@@ -504,8 +504,9 @@ impl ListObjectsV2Input {
     {
         let mut builder = ListObjectsV2InputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(&INPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("Bucket"); match { let x = d.read_string(&INPUT_MEMBER_BUCKET)?;  Some(x) } { Some(x) => { builder.bucket = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("Bucket"); match { let x = d.read_string(&INPUT_MEMBER_BUCKET)?;  Some(x) } { Some(x) => { builder.bucket = Some(x); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("Delimiter"); match { let x = d.read_string(&INPUT_MEMBER_DELIMITER)?;  Some(x) } { Some(x) => { builder.delimiter = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("EncodingType"); match { let x = crate::types::EncodingType::from(d.read_string(&INPUT_MEMBER_ENCODING_TYPE)?.as_str()); if let crate::types::EncodingType::Unknown(raw) = &x { v.enum_value(raw, crate::types::EncodingType::values()); } Some(x) } { Some(x) => { builder.encoding_type = Some(x); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("MaxKeys"); match { let x = d.read_integer(&INPUT_MEMBER_MAX_KEYS)?;  Some(x) } { Some(x) => { builder.max_keys = Some(x); } None => complete = false } v.leave(); } }
@@ -515,9 +516,9 @@ Some(6) => { if d.is_null() { d.read_null()?; } else { v.enter("FetchOwner"); ma
 Some(7) => { if d.is_null() { d.read_null()?; } else { v.enter("StartAfter"); match { let x = d.read_string(&INPUT_MEMBER_START_AFTER)?;  Some(x) } { Some(x) => { builder.start_after = Some(x); } None => complete = false } v.leave(); } }
 Some(8) => { if d.is_null() { d.read_null()?; } else { v.enter("RequestPayer"); match { let x = crate::types::RequestPayer::from(d.read_string(&INPUT_MEMBER_REQUEST_PAYER)?.as_str()); if let crate::types::RequestPayer::Unknown(raw) = &x { v.enum_value(raw, crate::types::RequestPayer::values()); } Some(x) } { Some(x) => { builder.request_payer = Some(x); } None => complete = false } v.leave(); } }
 Some(9) => { if d.is_null() { d.read_null()?; } else { v.enter("ExpectedBucketOwner"); match { let x = d.read_string(&INPUT_MEMBER_EXPECTED_BUCKET_OWNER)?;  Some(x) } { Some(x) => { builder.expected_bucket_owner = Some(x); } None => complete = false } v.leave(); } }
-Some(10) => { if d.is_null() { d.read_null()?; } else { v.enter("OptionalObjectAttributes"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = crate::types::OptionalObjectAttributes::from(d.read_string(&INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES_MEMBER)?.as_str()); if let crate::types::OptionalObjectAttributes::Unknown(raw) = &x { v.enum_value(raw, crate::types::OptionalObjectAttributes::values()); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.optional_object_attributes = Some(x); } None => complete = false } v.leave(); } }
+Some(10) => { if d.is_null() { d.read_null()?; } else { v.enter("OptionalObjectAttributes"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = crate::types::OptionalObjectAttributes::from(d.read_string(&INPUT_MEMBER_OPTIONAL_OBJECT_ATTRIBUTES__MEMBER)?.as_str()); if let crate::types::OptionalObjectAttributes::Unknown(raw) = &x { v.enum_value(raw, crate::types::OptionalObjectAttributes::values()); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.optional_object_attributes = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.bucket.is_none() {
+        if !seen_0 {
             v.missing("Bucket");
             complete = false;
         }
@@ -802,7 +803,7 @@ static OUTPUT_MEMBER_IS_TRUNCATED: ::aws_smithy_schema::Schema<'static> =
         "IsTruncated",
         0,
     );
-static OUTPUT_MEMBER_CONTENTS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static OUTPUT_MEMBER_CONTENTS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#ObjectList$member",
@@ -824,7 +825,7 @@ static OUTPUT_MEMBER_CONTENTS: ::aws_smithy_schema::Schema<'static> =
         "Contents",
         1,
     )
-    .with_list_member(&OUTPUT_MEMBER_CONTENTS_MEMBER)
+    .with_list_member(&OUTPUT_MEMBER_CONTENTS__MEMBER)
     .with_xml_flattened();
 static OUTPUT_MEMBER_NAME: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
@@ -870,7 +871,7 @@ static OUTPUT_MEMBER_MAX_KEYS: ::aws_smithy_schema::Schema<'static> =
         "MaxKeys",
         5,
     );
-static OUTPUT_MEMBER_COMMON_PREFIXES_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static OUTPUT_MEMBER_COMMON_PREFIXES__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#CommonPrefixList$member",
@@ -892,7 +893,7 @@ static OUTPUT_MEMBER_COMMON_PREFIXES: ::aws_smithy_schema::Schema<'static> =
         "CommonPrefixes",
         6,
     )
-    .with_list_member(&OUTPUT_MEMBER_COMMON_PREFIXES_MEMBER)
+    .with_list_member(&OUTPUT_MEMBER_COMMON_PREFIXES__MEMBER)
     .with_xml_flattened();
 static OUTPUT_MEMBER_ENCODING_TYPE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
@@ -987,7 +988,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         &OUTPUT_MEMBERS,
     )
     .with_xml_name("ListBucketResult")
-    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None);
+    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None)
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "GET",
+        "/{Bucket}?list-type=2",
+        Some(200),
+    ));
 impl ListObjectsV2Output {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;
@@ -1010,7 +1016,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListObjectsV2Output {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&OUTPUT_MEMBER_CONTENTS_MEMBER, item)?;
+                        ser.write_struct(&OUTPUT_MEMBER_CONTENTS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -1034,7 +1040,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListObjectsV2Output {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&OUTPUT_MEMBER_COMMON_PREFIXES_MEMBER, item)?;
+                        ser.write_struct(&OUTPUT_MEMBER_COMMON_PREFIXES__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -1078,12 +1084,12 @@ impl ListObjectsV2Output {
         let mut complete = true;
         d.read_struct(&OUTPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
 Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("IsTruncated"); match { let x = d.read_boolean(&OUTPUT_MEMBER_IS_TRUNCATED)?;  Some(x) } { Some(x) => { builder.is_truncated = Some(x); } None => complete = false } v.leave(); } }
-Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("Contents"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_CONTENTS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Object::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.contents = Some(x); } None => complete = false } v.leave(); } }
+Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("Contents"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_CONTENTS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Object::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.contents = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("Name"); match { let x = d.read_string(&OUTPUT_MEMBER_NAME)?;  Some(x) } { Some(x) => { builder.name = Some(x); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("Prefix"); match { let x = d.read_string(&OUTPUT_MEMBER_PREFIX)?;  Some(x) } { Some(x) => { builder.prefix = Some(x); } None => complete = false } v.leave(); } }
 Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("Delimiter"); match { let x = d.read_string(&OUTPUT_MEMBER_DELIMITER)?;  Some(x) } { Some(x) => { builder.delimiter = Some(x); } None => complete = false } v.leave(); } }
 Some(5) => { if d.is_null() { d.read_null()?; } else { v.enter("MaxKeys"); match { let x = d.read_integer(&OUTPUT_MEMBER_MAX_KEYS)?;  Some(x) } { Some(x) => { builder.max_keys = Some(x); } None => complete = false } v.leave(); } }
-Some(6) => { if d.is_null() { d.read_null()?; } else { v.enter("CommonPrefixes"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_COMMON_PREFIXES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::CommonPrefix::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.common_prefixes = Some(x); } None => complete = false } v.leave(); } }
+Some(6) => { if d.is_null() { d.read_null()?; } else { v.enter("CommonPrefixes"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_COMMON_PREFIXES, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::CommonPrefix::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.common_prefixes = Some(x); } None => complete = false } v.leave(); } }
 Some(7) => { if d.is_null() { d.read_null()?; } else { v.enter("EncodingType"); match { let x = crate::types::EncodingType::from(d.read_string(&OUTPUT_MEMBER_ENCODING_TYPE)?.as_str()); if let crate::types::EncodingType::Unknown(raw) = &x { v.enum_value(raw, crate::types::EncodingType::values()); } Some(x) } { Some(x) => { builder.encoding_type = Some(x); } None => complete = false } v.leave(); } }
 Some(8) => { if d.is_null() { d.read_null()?; } else { v.enter("KeyCount"); match { let x = d.read_integer(&OUTPUT_MEMBER_KEY_COUNT)?;  Some(x) } { Some(x) => { builder.key_count = Some(x); } None => complete = false } v.leave(); } }
 Some(9) => { if d.is_null() { d.read_null()?; } else { v.enter("ContinuationToken"); match { let x = d.read_string(&OUTPUT_MEMBER_CONTINUATION_TOKEN)?;  Some(x) } { Some(x) => { builder.continuation_token = Some(x); } None => complete = false } v.leave(); } }

@@ -232,7 +232,7 @@ impl ListPartsInputBuilder {
         })
     }
 }
-static INPUT_MEMBER_BUCKET_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_BUCKET__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -256,8 +256,8 @@ static INPUT_MEMBER_BUCKET: ::aws_smithy_schema::Schema<'static> =
         0,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_BUCKET_TRAITS);
-static INPUT_MEMBER_KEY_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&INPUT_MEMBER_BUCKET__TRAITS);
+static INPUT_MEMBER_KEY__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -281,7 +281,7 @@ static INPUT_MEMBER_KEY: ::aws_smithy_schema::Schema<'static> =
         1,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_KEY_TRAITS);
+    .with_traits(&INPUT_MEMBER_KEY__TRAITS);
 static INPUT_MEMBER_MAX_PARTS: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -306,7 +306,7 @@ static INPUT_MEMBER_PART_NUMBER_MARKER: ::aws_smithy_schema::Schema<'static> =
         3,
     )
     .with_http_query("part-number-marker");
-static INPUT_MEMBER_UPLOAD_ID_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_UPLOAD_ID__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -330,7 +330,7 @@ static INPUT_MEMBER_UPLOAD_ID: ::aws_smithy_schema::Schema<'static> =
         4,
     )
     .with_http_query("uploadId")
-    .with_traits(&INPUT_MEMBER_UPLOAD_ID_TRAITS);
+    .with_traits(&INPUT_MEMBER_UPLOAD_ID__TRAITS);
 static INPUT_MEMBER_REQUEST_PAYER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -483,6 +483,9 @@ impl ListPartsInput {
     {
         let mut builder = ListPartsInputBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
+        let mut seen_4 = false;
         d.read_struct(
             &INPUT_SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -492,6 +495,7 @@ impl ListPartsInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("Bucket");
                             match {
                                 let x = d.read_string(&INPUT_MEMBER_BUCKET)?;
@@ -509,6 +513,7 @@ impl ListPartsInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("Key");
                             match {
                                 let x = d.read_string(&INPUT_MEMBER_KEY)?;
@@ -561,6 +566,7 @@ impl ListPartsInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_4 = true;
                             v.enter("UploadId");
                             match {
                                 let x = d.read_string(&INPUT_MEMBER_UPLOAD_ID)?;
@@ -669,15 +675,15 @@ impl ListPartsInput {
                 Ok(())
             },
         )?;
-        if builder.bucket.is_none() {
+        if !seen_0 {
             v.missing("Bucket");
             complete = false;
         }
-        if builder.key.is_none() {
+        if !seen_1 {
             v.missing("Key");
             complete = false;
         }
-        if builder.upload_id.is_none() {
+        if !seen_4 {
             v.missing("UploadId");
             complete = false;
         }
@@ -1118,7 +1124,7 @@ static OUTPUT_MEMBER_IS_TRUNCATED: ::aws_smithy_schema::Schema<'static> =
         "IsTruncated",
         8,
     );
-static OUTPUT_MEMBER_PARTS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static OUTPUT_MEMBER_PARTS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#Parts$member",
@@ -1140,7 +1146,7 @@ static OUTPUT_MEMBER_PARTS: ::aws_smithy_schema::Schema<'static> =
         "Parts",
         9,
     )
-    .with_list_member(&OUTPUT_MEMBER_PARTS_MEMBER)
+    .with_list_member(&OUTPUT_MEMBER_PARTS__MEMBER)
     .with_xml_name("Part")
     .with_xml_flattened();
 static OUTPUT_MEMBER_INITIATOR: ::aws_smithy_schema::Schema<'static> =
@@ -1252,7 +1258,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         &OUTPUT_MEMBERS,
     )
     .with_xml_name("ListPartsResult")
-    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None);
+    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None)
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "GET",
+        "/{Bucket}/{Key+}?x-id=ListParts",
+        Some(200),
+    ));
 impl ListPartsOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;
@@ -1299,7 +1310,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListPartsOutput {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&OUTPUT_MEMBER_PARTS_MEMBER, item)?;
+                        ser.write_struct(&OUTPUT_MEMBER_PARTS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -1354,7 +1365,7 @@ Some(5) => { if d.is_null() { d.read_null()?; } else { v.enter("PartNumberMarker
 Some(6) => { if d.is_null() { d.read_null()?; } else { v.enter("NextPartNumberMarker"); match { let x = d.read_integer(&OUTPUT_MEMBER_NEXT_PART_NUMBER_MARKER)?;  Some(x) } { Some(x) => { builder.next_part_number_marker = Some(x); } None => complete = false } v.leave(); } }
 Some(7) => { if d.is_null() { d.read_null()?; } else { v.enter("MaxParts"); match { let x = d.read_integer(&OUTPUT_MEMBER_MAX_PARTS)?;  Some(x) } { Some(x) => { builder.max_parts = Some(x); } None => complete = false } v.leave(); } }
 Some(8) => { if d.is_null() { d.read_null()?; } else { v.enter("IsTruncated"); match { let x = d.read_boolean(&OUTPUT_MEMBER_IS_TRUNCATED)?;  Some(x) } { Some(x) => { builder.is_truncated = Some(x); } None => complete = false } v.leave(); } }
-Some(9) => { if d.is_null() { d.read_null()?; } else { v.enter("Parts"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_PARTS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Part::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.parts = Some(x); } None => complete = false } v.leave(); } }
+Some(9) => { if d.is_null() { d.read_null()?; } else { v.enter("Parts"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&OUTPUT_MEMBER_PARTS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Part::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.parts = Some(x); } None => complete = false } v.leave(); } }
 Some(10) => { if d.is_null() { d.read_null()?; } else { v.enter("Initiator"); match crate::types::Initiator::deserialize_schema(d, v)? { Some(x) => { builder.initiator = Some(x); } None => complete = false } v.leave(); } }
 Some(11) => { if d.is_null() { d.read_null()?; } else { v.enter("Owner"); match crate::types::Owner::deserialize_schema(d, v)? { Some(x) => { builder.owner = Some(x); } None => complete = false } v.leave(); } }
 Some(12) => { if d.is_null() { d.read_null()?; } else { v.enter("StorageClass"); match { let x = crate::types::StorageClass::from(d.read_string(&OUTPUT_MEMBER_STORAGE_CLASS)?.as_str()); if let crate::types::StorageClass::Unknown(raw) = &x { v.enum_value(raw, crate::types::StorageClass::values()); } Some(x) } { Some(x) => { builder.storage_class = Some(x); } None => complete = false } v.leave(); } }

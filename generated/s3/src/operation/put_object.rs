@@ -1048,7 +1048,7 @@ static INPUT_MEMBER_BODY: ::aws_smithy_schema::Schema<'static> =
     )
     .with_http_payload()
     .with_streaming();
-static INPUT_MEMBER_BUCKET_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_BUCKET__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -1072,7 +1072,7 @@ static INPUT_MEMBER_BUCKET: ::aws_smithy_schema::Schema<'static> =
         2,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_BUCKET_TRAITS);
+    .with_traits(&INPUT_MEMBER_BUCKET__TRAITS);
 static INPUT_MEMBER_CACHE_CONTROL: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -1373,7 +1373,7 @@ static INPUT_MEMBER_GRANT_WRITE_ACP: ::aws_smithy_schema::Schema<'static> =
         27,
     )
     .with_http_header("x-amz-grant-write-acp");
-static INPUT_MEMBER_KEY_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_KEY__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -1397,7 +1397,7 @@ static INPUT_MEMBER_KEY: ::aws_smithy_schema::Schema<'static> =
         28,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_KEY_TRAITS);
+    .with_traits(&INPUT_MEMBER_KEY__TRAITS);
 static INPUT_MEMBER_WRITE_OFFSET_BYTES: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -1410,7 +1410,7 @@ static INPUT_MEMBER_WRITE_OFFSET_BYTES: ::aws_smithy_schema::Schema<'static> =
         29,
     )
     .with_http_header("x-amz-write-offset-bytes");
-static INPUT_MEMBER_METADATA_KEY: ::aws_smithy_schema::Schema<'static> =
+static INPUT_MEMBER_METADATA__KEY: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#Metadata$key",
@@ -1421,7 +1421,7 @@ static INPUT_MEMBER_METADATA_KEY: ::aws_smithy_schema::Schema<'static> =
         "key",
         0,
     );
-static INPUT_MEMBER_METADATA_VALUE: ::aws_smithy_schema::Schema<'static> =
+static INPUT_MEMBER_METADATA__VALUE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#Metadata$value",
@@ -1443,7 +1443,7 @@ static INPUT_MEMBER_METADATA: ::aws_smithy_schema::Schema<'static> =
         "Metadata",
         30,
     )
-    .with_map_members(&INPUT_MEMBER_METADATA_KEY, &INPUT_MEMBER_METADATA_VALUE)
+    .with_map_members(&INPUT_MEMBER_METADATA__KEY, &INPUT_MEMBER_METADATA__VALUE)
     .with_http_prefix_headers("x-amz-meta-");
 static INPUT_MEMBER_SERVER_SIDE_ENCRYPTION: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
@@ -1839,8 +1839,8 @@ impl ::aws_smithy_schema::serde::SerializableStruct for PutObjectInput {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for (key, value) in val.iter() {
-                        ser.write_string(&INPUT_MEMBER_METADATA_KEY, key)?;
-                        ser.write_string(&INPUT_MEMBER_METADATA_VALUE, value)?;
+                        ser.write_string(&INPUT_MEMBER_METADATA__KEY, key)?;
+                        ser.write_string(&INPUT_MEMBER_METADATA__VALUE, value)?;
                     }
                     Ok(())
                 },
@@ -1918,9 +1918,11 @@ impl PutObjectInput {
     {
         let mut builder = PutObjectInputBuilder::default();
         let mut complete = true;
+        let mut seen_2 = false;
+        let mut seen_28 = false;
         d.read_struct(&INPUT_SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
 Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("ACL"); match { let x = crate::types::ObjectCannedAcl::from(d.read_string(&INPUT_MEMBER_ACL)?.as_str()); if let crate::types::ObjectCannedAcl::Unknown(raw) = &x { v.enum_value(raw, crate::types::ObjectCannedAcl::values()); } Some(x) } { Some(x) => { builder.acl = Some(x); } None => complete = false } v.leave(); } }
-Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("Bucket"); match { let x = d.read_string(&INPUT_MEMBER_BUCKET)?;  Some(x) } { Some(x) => { builder.bucket = Some(x); } None => complete = false } v.leave(); } }
+Some(2) => { if d.is_null() { d.read_null()?; } else { seen_2 = true; v.enter("Bucket"); match { let x = d.read_string(&INPUT_MEMBER_BUCKET)?;  Some(x) } { Some(x) => { builder.bucket = Some(x); } None => complete = false } v.leave(); } }
 Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("CacheControl"); match { let x = d.read_string(&INPUT_MEMBER_CACHE_CONTROL)?;  Some(x) } { Some(x) => { builder.cache_control = Some(x); } None => complete = false } v.leave(); } }
 Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("ContentDisposition"); match { let x = d.read_string(&INPUT_MEMBER_CONTENT_DISPOSITION)?;  Some(x) } { Some(x) => { builder.content_disposition = Some(x); } None => complete = false } v.leave(); } }
 Some(5) => { if d.is_null() { d.read_null()?; } else { v.enter("ContentEncoding"); match { let x = d.read_string(&INPUT_MEMBER_CONTENT_ENCODING)?;  Some(x) } { Some(x) => { builder.content_encoding = Some(x); } None => complete = false } v.leave(); } }
@@ -1946,9 +1948,9 @@ Some(24) => { if d.is_null() { d.read_null()?; } else { v.enter("GrantFullContro
 Some(25) => { if d.is_null() { d.read_null()?; } else { v.enter("GrantRead"); match { let x = d.read_string(&INPUT_MEMBER_GRANT_READ)?;  Some(x) } { Some(x) => { builder.grant_read = Some(x); } None => complete = false } v.leave(); } }
 Some(26) => { if d.is_null() { d.read_null()?; } else { v.enter("GrantReadACP"); match { let x = d.read_string(&INPUT_MEMBER_GRANT_READ_ACP)?;  Some(x) } { Some(x) => { builder.grant_read_acp = Some(x); } None => complete = false } v.leave(); } }
 Some(27) => { if d.is_null() { d.read_null()?; } else { v.enter("GrantWriteACP"); match { let x = d.read_string(&INPUT_MEMBER_GRANT_WRITE_ACP)?;  Some(x) } { Some(x) => { builder.grant_write_acp = Some(x); } None => complete = false } v.leave(); } }
-Some(28) => { if d.is_null() { d.read_null()?; } else { v.enter("Key"); match { let x = d.read_string(&INPUT_MEMBER_KEY)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), None); Some(x) } { Some(x) => { builder.key = Some(x); } None => complete = false } v.leave(); } }
+Some(28) => { if d.is_null() { d.read_null()?; } else { seen_28 = true; v.enter("Key"); match { let x = d.read_string(&INPUT_MEMBER_KEY)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), None); Some(x) } { Some(x) => { builder.key = Some(x); } None => complete = false } v.leave(); } }
 Some(29) => { if d.is_null() { d.read_null()?; } else { v.enter("WriteOffsetBytes"); match { let x = d.read_long(&INPUT_MEMBER_WRITE_OFFSET_BYTES)?;  Some(x) } { Some(x) => { builder.write_offset_bytes = Some(x); } None => complete = false } v.leave(); } }
-Some(30) => { if d.is_null() { d.read_null()?; } else { v.enter("Metadata"); match { let mut entries = ::std::collections::HashMap::new(); let mut complete = true; d.read_map(&INPUT_MEMBER_METADATA, &mut |key: ::std::string::String, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter(&key); match { let x = d.read_string(&INPUT_MEMBER_METADATA_VALUE)?;  Some(x) } { Some(value) => { entries.insert(key, value); } None => complete = false } v.leave(); Ok(()) })?; let x = entries;  if complete { Some(x) } else { None } } { Some(x) => { builder.metadata = Some(x); } None => complete = false } v.leave(); } }
+Some(30) => { if d.is_null() { d.read_null()?; } else { v.enter("Metadata"); match { let mut entries = ::std::collections::HashMap::new(); let mut complete = true; d.read_map(&INPUT_MEMBER_METADATA, &mut |key: ::std::string::String, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter(&key); match { let x = d.read_string(&INPUT_MEMBER_METADATA__VALUE)?;  Some(x) } { Some(value) => { entries.insert(key, value); } None => complete = false } v.leave(); Ok(()) })?; let x = entries;  if complete { Some(x) } else { None } } { Some(x) => { builder.metadata = Some(x); } None => complete = false } v.leave(); } }
 Some(31) => { if d.is_null() { d.read_null()?; } else { v.enter("ServerSideEncryption"); match { let x = crate::types::ServerSideEncryption::from(d.read_string(&INPUT_MEMBER_SERVER_SIDE_ENCRYPTION)?.as_str()); if let crate::types::ServerSideEncryption::Unknown(raw) = &x { v.enum_value(raw, crate::types::ServerSideEncryption::values()); } Some(x) } { Some(x) => { builder.server_side_encryption = Some(x); } None => complete = false } v.leave(); } }
 Some(32) => { if d.is_null() { d.read_null()?; } else { v.enter("StorageClass"); match { let x = crate::types::StorageClass::from(d.read_string(&INPUT_MEMBER_STORAGE_CLASS)?.as_str()); if let crate::types::StorageClass::Unknown(raw) = &x { v.enum_value(raw, crate::types::StorageClass::values()); } Some(x) } { Some(x) => { builder.storage_class = Some(x); } None => complete = false } v.leave(); } }
 Some(33) => { if d.is_null() { d.read_null()?; } else { v.enter("WebsiteRedirectLocation"); match { let x = d.read_string(&INPUT_MEMBER_WEBSITE_REDIRECT_LOCATION)?;  Some(x) } { Some(x) => { builder.website_redirect_location = Some(x); } None => complete = false } v.leave(); } }
@@ -1968,11 +1970,11 @@ Some(46) => { if d.is_null() { d.read_null()?; } else { v.enter("ObjectLockEvent
 Some(47) => { if d.is_null() { d.read_null()?; } else { v.enter("ObjectLockEventHoldDurationYears"); match { let x = d.read_integer(&INPUT_MEMBER_OBJECT_LOCK_EVENT_HOLD_DURATION_YEARS)?;  Some(x) } { Some(x) => { builder.object_lock_event_hold_duration_years = Some(x); } None => complete = false } v.leave(); } }
 Some(48) => { if d.is_null() { d.read_null()?; } else { v.enter("ExpectedBucketOwner"); match { let x = d.read_string(&INPUT_MEMBER_EXPECTED_BUCKET_OWNER)?;  Some(x) } { Some(x) => { builder.expected_bucket_owner = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.bucket.is_none() {
+        if !seen_2 {
             v.missing("Bucket");
             complete = false;
         }
-        if builder.key.is_none() {
+        if !seen_28 {
             v.missing("Key");
             complete = false;
         }
@@ -2744,7 +2746,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ::aws_smithy_schema::ShapeType::Structure,
         &OUTPUT_MEMBERS,
     )
-    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None);
+    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None)
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "PUT",
+        "/{Bucket}/{Key+}?x-id=PutObject",
+        Some(200),
+    ));
 impl PutObjectOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;

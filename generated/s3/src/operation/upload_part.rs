@@ -511,7 +511,7 @@ static INPUT_MEMBER_BODY: ::aws_smithy_schema::Schema<'static> =
     )
     .with_http_payload()
     .with_streaming();
-static INPUT_MEMBER_BUCKET_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_BUCKET__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -535,7 +535,7 @@ static INPUT_MEMBER_BUCKET: ::aws_smithy_schema::Schema<'static> =
         1,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_BUCKET_TRAITS);
+    .with_traits(&INPUT_MEMBER_BUCKET__TRAITS);
 static INPUT_MEMBER_CONTENT_LENGTH: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -692,7 +692,7 @@ static INPUT_MEMBER_CHECKSUM_XXHASH128: ::aws_smithy_schema::Schema<'static> =
         14,
     )
     .with_http_header("x-amz-checksum-xxhash128");
-static INPUT_MEMBER_KEY_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static INPUT_MEMBER_KEY__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -716,8 +716,8 @@ static INPUT_MEMBER_KEY: ::aws_smithy_schema::Schema<'static> =
         15,
     )
     .with_http_label()
-    .with_traits(&INPUT_MEMBER_KEY_TRAITS);
-static INPUT_MEMBER_PART_NUMBER_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&INPUT_MEMBER_KEY__TRAITS);
+static INPUT_MEMBER_PART_NUMBER__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -741,8 +741,8 @@ static INPUT_MEMBER_PART_NUMBER: ::aws_smithy_schema::Schema<'static> =
         16,
     )
     .with_http_query("partNumber")
-    .with_traits(&INPUT_MEMBER_PART_NUMBER_TRAITS);
-static INPUT_MEMBER_UPLOAD_ID_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+    .with_traits(&INPUT_MEMBER_PART_NUMBER__TRAITS);
+static INPUT_MEMBER_UPLOAD_ID__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -766,7 +766,7 @@ static INPUT_MEMBER_UPLOAD_ID: ::aws_smithy_schema::Schema<'static> =
         17,
     )
     .with_http_query("uploadId")
-    .with_traits(&INPUT_MEMBER_UPLOAD_ID_TRAITS);
+    .with_traits(&INPUT_MEMBER_UPLOAD_ID__TRAITS);
 static INPUT_MEMBER_SSE_CUSTOMER_ALGORITHM: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -969,6 +969,10 @@ impl UploadPartInput {
     {
         let mut builder = UploadPartInputBuilder::default();
         let mut complete = true;
+        let mut seen_1 = false;
+        let mut seen_15 = false;
+        let mut seen_16 = false;
+        let mut seen_17 = false;
         d.read_struct(
             &INPUT_SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -978,6 +982,7 @@ impl UploadPartInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("Bucket");
                             match {
                                 let x = d.read_string(&INPUT_MEMBER_BUCKET)?;
@@ -1221,6 +1226,7 @@ impl UploadPartInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_15 = true;
                             v.enter("Key");
                             match {
                                 let x = d.read_string(&INPUT_MEMBER_KEY)?;
@@ -1239,6 +1245,7 @@ impl UploadPartInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_16 = true;
                             v.enter("PartNumber");
                             match {
                                 let x = d.read_integer(&INPUT_MEMBER_PART_NUMBER)?;
@@ -1256,6 +1263,7 @@ impl UploadPartInput {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_17 = true;
                             v.enter("UploadId");
                             match {
                                 let x = d.read_string(&INPUT_MEMBER_UPLOAD_ID)?;
@@ -1364,19 +1372,19 @@ impl UploadPartInput {
                 Ok(())
             },
         )?;
-        if builder.bucket.is_none() {
+        if !seen_1 {
             v.missing("Bucket");
             complete = false;
         }
-        if builder.key.is_none() {
+        if !seen_15 {
             v.missing("Key");
             complete = false;
         }
-        if builder.part_number.is_none() {
+        if !seen_16 {
             v.missing("PartNumber");
             complete = false;
         }
-        if builder.upload_id.is_none() {
+        if !seen_17 {
             v.missing("UploadId");
             complete = false;
         }
@@ -2020,7 +2028,12 @@ pub(crate) static OUTPUT_SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ::aws_smithy_schema::ShapeType::Structure,
         &OUTPUT_MEMBERS,
     )
-    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None);
+    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None)
+    .with_http(::aws_smithy_schema::traits::HttpTrait::new(
+        "PUT",
+        "/{Bucket}/{Key+}?x-id=UploadPart",
+        Some(200),
+    ));
 impl UploadPartOutput {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &OUTPUT_SCHEMA;

@@ -54,7 +54,7 @@ impl CompletedMultipartUploadBuilder {
         CompletedMultipartUpload { parts: self.parts }
     }
 }
-static MEMBER_PARTS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_PARTS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#CompletedPartList$member",
@@ -76,7 +76,7 @@ static MEMBER_PARTS: ::aws_smithy_schema::Schema<'static> =
         "Parts",
         0,
     )
-    .with_list_member(&MEMBER_PARTS_MEMBER)
+    .with_list_member(&MEMBER_PARTS__MEMBER)
     .with_xml_name("Part")
     .with_xml_flattened();
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 1] = [&MEMBER_PARTS];
@@ -89,7 +89,8 @@ pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ),
         ::aws_smithy_schema::ShapeType::Structure,
         &MEMBERS,
-    );
+    )
+    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None);
 impl CompletedMultipartUpload {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &SCHEMA;
@@ -109,7 +110,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for CompletedMultipartUpload
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_PARTS_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_PARTS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -134,7 +135,7 @@ impl CompletedMultipartUpload {
         let mut builder = CompletedMultipartUploadBuilder::default();
         let mut complete = true;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("Parts"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_PARTS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::CompletedPart::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.parts = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("Parts"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_PARTS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::CompletedPart::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.parts = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
         if !complete {
             return Ok(None);

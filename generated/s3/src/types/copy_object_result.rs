@@ -462,7 +462,8 @@ pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ),
         ::aws_smithy_schema::ShapeType::Structure,
         &MEMBERS,
-    );
+    )
+    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None);
 impl CopyObjectResult {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &SCHEMA;

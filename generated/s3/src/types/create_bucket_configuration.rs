@@ -146,7 +146,7 @@ static MEMBER_BUCKET: ::aws_smithy_schema::Schema<'static> =
         "Bucket",
         2,
     );
-static MEMBER_TAGS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_TAGS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#TagSet$member",
@@ -168,7 +168,7 @@ static MEMBER_TAGS: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::
     "Tags",
     3,
 )
-.with_list_member(&MEMBER_TAGS_MEMBER);
+.with_list_member(&MEMBER_TAGS__MEMBER);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 4] = [
     &MEMBER_LOCATION_CONSTRAINT,
     &MEMBER_LOCATION,
@@ -184,7 +184,8 @@ pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ),
         ::aws_smithy_schema::ShapeType::Structure,
         &MEMBERS,
-    );
+    )
+    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None);
 impl CreateBucketConfiguration {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &SCHEMA;
@@ -213,7 +214,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for CreateBucketConfiguratio
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_TAGS_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_TAGS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -241,7 +242,7 @@ impl CreateBucketConfiguration {
 Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("LocationConstraint"); match { let x = crate::types::BucketLocationConstraint::from(d.read_string(&MEMBER_LOCATION_CONSTRAINT)?.as_str()); if let crate::types::BucketLocationConstraint::Unknown(raw) = &x { v.enum_value(raw, crate::types::BucketLocationConstraint::values()); } Some(x) } { Some(x) => { builder.location_constraint = Some(x); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("Location"); match crate::types::LocationInfo::deserialize_schema(d, v)? { Some(x) => { builder.location = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("Bucket"); match crate::types::BucketInfo::deserialize_schema(d, v)? { Some(x) => { builder.bucket = Some(x); } None => complete = false } v.leave(); } }
-Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("Tags"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_TAGS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Tag::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.tags = Some(x); } None => complete = false } v.leave(); } }
+Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("Tags"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_TAGS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::Tag::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.tags = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
         if !complete {
             return Ok(None);

@@ -74,7 +74,7 @@ impl DeleteBuilder {
         })
     }
 }
-static MEMBER_OBJECTS_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_OBJECTS__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#ObjectIdentifierList$member",
@@ -85,7 +85,7 @@ static MEMBER_OBJECTS_MEMBER: ::aws_smithy_schema::Schema<'static> =
         "member",
         0,
     );
-static MEMBER_OBJECTS_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_OBJECTS__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -108,10 +108,10 @@ static MEMBER_OBJECTS: ::aws_smithy_schema::Schema<'static> =
         "Objects",
         0,
     )
-    .with_list_member(&MEMBER_OBJECTS_MEMBER)
+    .with_list_member(&MEMBER_OBJECTS__MEMBER)
     .with_xml_name("Object")
     .with_xml_flattened()
-    .with_traits(&MEMBER_OBJECTS_TRAITS);
+    .with_traits(&MEMBER_OBJECTS__TRAITS);
 static MEMBER_QUIET: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::Schema::new_member(
     ::aws_smithy_schema::ShapeId::from_parts(
         "com.amazonaws.s3#Delete$Quiet",
@@ -133,7 +133,8 @@ pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
         ),
         ::aws_smithy_schema::ShapeType::Structure,
         &MEMBERS,
-    );
+    )
+    .with_xml_namespace("http://s3.amazonaws.com/doc/2006-03-01/", None);
 impl Delete {
     /// The schema of this shape.
     pub const SCHEMA: &'static ::aws_smithy_schema::Schema<'static> = &SCHEMA;
@@ -154,7 +155,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for Delete {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_struct(&MEMBER_OBJECTS_MEMBER, item)?;
+                        ser.write_struct(&MEMBER_OBJECTS__MEMBER, item)?;
                     }
                     Ok(())
                 },
@@ -181,11 +182,12 @@ impl Delete {
     {
         let mut builder = DeleteBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(&SCHEMA, &mut |member: &::aws_smithy_schema::Schema<'_>, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { match member.member_index() {
-Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("Objects"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_OBJECTS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::ObjectIdentifier::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.objects = Some(x); } None => complete = false } v.leave(); } }
+Some(0) => { if d.is_null() { d.read_null()?; } else { seen_0 = true; v.enter("Objects"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_OBJECTS, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match crate::types::ObjectIdentifier::deserialize_schema(d, v)? { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.objects = Some(x); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("Quiet"); match { let x = d.read_boolean(&MEMBER_QUIET)?;  Some(x) } { Some(x) => { builder.quiet = Some(x); } None => complete = false } v.leave(); } }
 _ => {} } Ok(()) })?;
-        if builder.objects.is_none() {
+        if !seen_0 {
             v.missing("Objects");
             complete = false;
         }

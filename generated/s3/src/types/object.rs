@@ -231,7 +231,7 @@ static MEMBER_E_TAG: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema:
     "ETag",
     2,
 );
-static MEMBER_CHECKSUM_ALGORITHM_MEMBER: ::aws_smithy_schema::Schema<'static> =
+static MEMBER_CHECKSUM_ALGORITHM__MEMBER: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
             "com.amazonaws.s3#ChecksumAlgorithmList$member",
@@ -253,7 +253,7 @@ static MEMBER_CHECKSUM_ALGORITHM: ::aws_smithy_schema::Schema<'static> =
         "ChecksumAlgorithm",
         3,
     )
-    .with_list_member(&MEMBER_CHECKSUM_ALGORITHM_MEMBER)
+    .with_list_member(&MEMBER_CHECKSUM_ALGORITHM__MEMBER)
     .with_xml_flattened();
 static MEMBER_CHECKSUM_TYPE: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
@@ -357,7 +357,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for Object {
                 val.len(),
                 &|ser: &mut dyn ::aws_smithy_schema::serde::ShapeSerializer| {
                     for item in val.iter() {
-                        ser.write_string(&MEMBER_CHECKSUM_ALGORITHM_MEMBER, item.as_str())?;
+                        ser.write_string(&MEMBER_CHECKSUM_ALGORITHM__MEMBER, item.as_str())?;
                     }
                     Ok(())
                 },
@@ -400,7 +400,7 @@ impl Object {
 Some(0) => { if d.is_null() { d.read_null()?; } else { v.enter("Key"); match { let x = d.read_string(&MEMBER_KEY)?; v.length(x.as_str(), false, x.chars().count(), Some(1u64), None); Some(x) } { Some(x) => { builder.key = Some(x); } None => complete = false } v.leave(); } }
 Some(1) => { if d.is_null() { d.read_null()?; } else { v.enter("LastModified"); match { let x = d.read_timestamp(&MEMBER_LAST_MODIFIED)?;  Some(x) } { Some(x) => { builder.last_modified = Some(x); } None => complete = false } v.leave(); } }
 Some(2) => { if d.is_null() { d.read_null()?; } else { v.enter("ETag"); match { let x = d.read_string(&MEMBER_E_TAG)?;  Some(x) } { Some(x) => { builder.e_tag = Some(x); } None => complete = false } v.leave(); } }
-Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("ChecksumAlgorithm"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CHECKSUM_ALGORITHM, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = crate::types::ChecksumAlgorithm::from(d.read_string(&MEMBER_CHECKSUM_ALGORITHM_MEMBER)?.as_str()); if let crate::types::ChecksumAlgorithm::Unknown(raw) = &x { v.enum_value(raw, crate::types::ChecksumAlgorithm::values()); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;  if complete { Some(x) } else { None } } { Some(x) => { builder.checksum_algorithm = Some(x); } None => complete = false } v.leave(); } }
+Some(3) => { if d.is_null() { d.read_null()?; } else { v.enter("ChecksumAlgorithm"); match { let mut items = ::std::vec::Vec::new(); let mut complete = true; let mut index = 0usize; d.read_list(&MEMBER_CHECKSUM_ALGORITHM, &mut |d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| { if d.is_null() { d.read_null()?; return Ok(()); } v.enter_index(index); index += 1; match { let x = crate::types::ChecksumAlgorithm::from(d.read_string(&MEMBER_CHECKSUM_ALGORITHM__MEMBER)?.as_str()); if let crate::types::ChecksumAlgorithm::Unknown(raw) = &x { v.enum_value(raw, crate::types::ChecksumAlgorithm::values()); } Some(x) } { Some(item) => items.push(item), None => complete = false } v.leave(); Ok(()) })?; let x = items;   if complete { Some(x) } else { None } } { Some(x) => { builder.checksum_algorithm = Some(x); } None => complete = false } v.leave(); } }
 Some(4) => { if d.is_null() { d.read_null()?; } else { v.enter("ChecksumType"); match { let x = crate::types::ChecksumType::from(d.read_string(&MEMBER_CHECKSUM_TYPE)?.as_str()); if let crate::types::ChecksumType::Unknown(raw) = &x { v.enum_value(raw, crate::types::ChecksumType::values()); } Some(x) } { Some(x) => { builder.checksum_type = Some(x); } None => complete = false } v.leave(); } }
 Some(5) => { if d.is_null() { d.read_null()?; } else { v.enter("Size"); match { let x = d.read_long(&MEMBER_SIZE)?;  Some(x) } { Some(x) => { builder.size = Some(x); } None => complete = false } v.leave(); } }
 Some(6) => { if d.is_null() { d.read_null()?; } else { v.enter("StorageClass"); match { let x = crate::types::ObjectStorageClass::from(d.read_string(&MEMBER_STORAGE_CLASS)?.as_str()); if let crate::types::ObjectStorageClass::Unknown(raw) = &x { v.enum_value(raw, crate::types::ObjectStorageClass::values()); } Some(x) } { Some(x) => { builder.storage_class = Some(x); } None => complete = false } v.leave(); } }

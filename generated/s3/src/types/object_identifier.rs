@@ -123,7 +123,7 @@ impl ObjectIdentifierBuilder {
         })
     }
 }
-static MEMBER_KEY_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_KEY__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -145,7 +145,7 @@ static MEMBER_KEY: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::S
     "Key",
     0,
 )
-.with_traits(&MEMBER_KEY_TRAITS);
+.with_traits(&MEMBER_KEY__TRAITS);
 static MEMBER_VERSION_ID: ::aws_smithy_schema::Schema<'static> =
     ::aws_smithy_schema::Schema::new_member(
         ::aws_smithy_schema::ShapeId::from_parts(
@@ -253,6 +253,7 @@ impl ObjectIdentifier {
     {
         let mut builder = ObjectIdentifierBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -262,6 +263,7 @@ impl ObjectIdentifier {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("Key");
                             match {
                                 let x = d.read_string(&MEMBER_KEY)?;
@@ -349,7 +351,7 @@ impl ObjectIdentifier {
                 Ok(())
             },
         )?;
-        if builder.key.is_none() {
+        if !seen_0 {
             v.missing("Key");
             complete = false;
         }

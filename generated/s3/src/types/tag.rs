@@ -70,7 +70,7 @@ impl TagBuilder {
         })
     }
 }
-static MEMBER_KEY_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+static MEMBER_KEY__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -88,8 +88,8 @@ static MEMBER_KEY: ::aws_smithy_schema::Schema<'static> = ::aws_smithy_schema::S
     "Key",
     0,
 )
-.with_traits(&MEMBER_KEY_TRAITS);
-static MEMBER_VALUE_TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
+.with_traits(&MEMBER_KEY__TRAITS);
+static MEMBER_VALUE__TRAITS: ::std::sync::LazyLock<::aws_smithy_schema::TraitMap> =
     ::std::sync::LazyLock::new(|| {
         let mut map = ::aws_smithy_schema::TraitMap::new();
         map.insert(::std::boxed::Box::new(
@@ -112,7 +112,7 @@ static MEMBER_VALUE: ::aws_smithy_schema::Schema<'static> =
         "Value",
         1,
     )
-    .with_traits(&MEMBER_VALUE_TRAITS);
+    .with_traits(&MEMBER_VALUE__TRAITS);
 pub(crate) static MEMBERS: [&::aws_smithy_schema::Schema<'static>; 2] =
     [&MEMBER_KEY, &MEMBER_VALUE];
 pub(crate) static SCHEMA: ::aws_smithy_schema::Schema<'static> =
@@ -160,6 +160,8 @@ impl Tag {
     {
         let mut builder = TagBuilder::default();
         let mut complete = true;
+        let mut seen_0 = false;
+        let mut seen_1 = false;
         d.read_struct(
             &SCHEMA,
             &mut |member: &::aws_smithy_schema::Schema<'_>,
@@ -169,6 +171,7 @@ impl Tag {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_0 = true;
                             v.enter("Key");
                             match {
                                 let x = d.read_string(&MEMBER_KEY)?;
@@ -187,6 +190,7 @@ impl Tag {
                         if d.is_null() {
                             d.read_null()?;
                         } else {
+                            seen_1 = true;
                             v.enter("Value");
                             match {
                                 let x = d.read_string(&MEMBER_VALUE)?;
@@ -205,11 +209,11 @@ impl Tag {
                 Ok(())
             },
         )?;
-        if builder.key.is_none() {
+        if !seen_0 {
             v.missing("Key");
             complete = false;
         }
-        if builder.value.is_none() {
+        if !seen_1 {
             v.missing("Value");
             complete = false;
         }
