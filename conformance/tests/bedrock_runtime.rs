@@ -1815,3 +1815,19 @@ async fn default_operation_answers_not_implemented() {
     assert_eq!(resp.status, 501);
     assert_eq!(resp.error_type(), Some("NotImplemented"));
 }
+
+#[tokio::test]
+async fn validation_checks_map_keys() {
+    let (_, _, addr) = start().await;
+    let long_key = "k".repeat(257);
+    let body = format!(
+        r#"{{"messages":[{{"role":"user","content":[{{"text":"hi"}}]}}],"requestMetadata":{{"{long_key}":"v"}}}}"#
+    );
+    let resp = post_json(addr, "/model/m.x/converse", &body).await;
+    assert_validation(
+        &resp,
+        &format!(
+            "1 validation error detected: Value '{long_key}' at 'requestMetadata.{long_key}' failed to satisfy constraint: Member must have length less than or equal to 256"
+        ),
+    );
+}

@@ -420,7 +420,24 @@ fn read_expr(
                  let x = items; {received} {checks} if complete {{ Some(x) }} else {{ None }} }}"
             )
         }
-        ShapeKind::Map(_, val) => {
+        ShapeKind::Map(key_member, val) => {
+            // Keys are stored as strings; their constraints (length, pattern, enum) are checked here.
+            let key_checks = match &ctx.shape(&key_member.target).kind {
+                ShapeKind::Enum(_) => {
+                    let path = ctx.type_path(&key_member.target);
+                    format!(
+                        "if let {path}::Unknown(raw) = {path}::from(key.as_str()) {{ v.enum_value(&raw, {path}::values()); }}"
+                    )
+                }
+                _ => {
+                    let c = self::checks(ctx, &key_member.traits, &key_member.target, false);
+                    if c.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{{ let x = key.clone(); {c} }}")
+                    }
+                }
+            };
             let inner_sensitive = is_sensitive(ctx, val);
             let inner = read_expr(
                 ctx,
@@ -433,7 +450,7 @@ fn read_expr(
                 "{{ let mut entries = ::std::collections::HashMap::new(); let mut complete = true; \
                  d.read_map(&{schema}, &mut |key: ::std::string::String, d: &mut dyn ::aws_smithy_schema::serde::ShapeDeserializer| {{ \
                  if d.is_null() {{ d.read_null()?; return Ok(()); }} \
-                 v.enter(&key); \
+                 v.enter(&key); {key_checks} \
                  match {inner} {{ Some(value) => {{ entries.insert(key, value); }} None => complete = false }} \
                  v.leave(); Ok(()) }})?; \
                  let x = entries; {checks} if complete {{ Some(x) }} else {{ None }} }}"
