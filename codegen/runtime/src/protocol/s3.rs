@@ -165,19 +165,7 @@ impl MetadataRoutedProtocol for S3RestXml {
         })
     }
 
-    fn build_router(
-        &self,
-        ctx: RouterBuildContext<'_>,
-    ) -> Result<
-        impl aws_smithy_http_server::schema::routing::MetadataProtocolRouter + 'static + use<>,
-        RouterBuildError,
-    > {
-        self.inner.build_router(ctx)
-    }
-
-    fn event_stream_framing(&self) -> Option<EventStreamFraming<'_>> {
-        self.inner.event_stream_framing()
-    }
+    delegate_to_inner!(routing);
 }
 
 impl ServerProtocol for S3RestXml {
@@ -185,25 +173,7 @@ impl ServerProtocol for S3RestXml {
         &ID
     }
 
-    fn validate_request_headers(
-        &self,
-        operation: &OperationSchema<'_>,
-        headers: &Headers,
-    ) -> Result<(), DeserializeError> {
-        self.inner.validate_request_headers(operation, headers)
-    }
-
-    fn request_body_requirement(&self, operation: &OperationSchema<'_>) -> BodyDirective {
-        self.inner.request_body_requirement(operation)
-    }
-
-    fn deserialize_request<'a>(
-        &'a self,
-        input: &Schema<'_>,
-        request: &'a aws_smithy_runtime_api::http::Request<bytes::Bytes>,
-    ) -> Result<Box<dyn ShapeDeserializer + 'a>, DeserializeError> {
-        self.inner.deserialize_request(input, request)
-    }
+    delegate_to_inner!(request);
 
     fn serialize_response(&self, output: &Schema<'_>, value: &dyn SerializableStruct) -> Response {
         let response = self.inner.serialize_response(output, value);
