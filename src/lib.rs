@@ -1,7 +1,13 @@
 //! Quarry: a gateway that speaks AWS Bedrock and S3 exactly as AWS does.
 //!
-//! This crate wires the generated service crates (`generated/`) into one HTTP service; the
-//! handlers here answer `NotImplemented` until the gateway issue fills them in.
+//! `dispatch` puts the generated service crates (`generated/`) behind one HTTP service; `runtime`
+//! implements Bedrock Runtime over `providers`, with InvokeModel bodies translated by `families`;
+//! `auth` verifies SigV4 and bearer tokens; `config` turns TOML into runtime settings.
 
+pub mod auth;
+pub mod config;
 pub mod dispatch;
+pub mod families;
+pub mod providers;
+pub mod runtime;
 pub mod stubs;

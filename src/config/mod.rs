@@ -1,0 +1,1 @@
+//! Configuration: TOML parsed into `Uninitialized*` types, then validated into runtime types.

@@ -1,0 +1,1 @@
+//! InvokeModel bodies of each Bedrock model family, translated to and from the Converse vocabulary.

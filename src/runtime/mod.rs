@@ -1,0 +1,1 @@
+//! Bedrock Runtime served over the providers: the generated `BedrockRuntime` trait implemented.
