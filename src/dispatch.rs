@@ -161,24 +161,31 @@ where
             host_id: id.clone(),
             ..Default::default()
         };
+        let call = crate::context::CallContext {
+            request_id: id.clone(),
+            headers: req.headers().clone(),
+        };
         let this = self.clone();
-        Box::pin(scope(ctx, async move {
-            let mut response = match target {
-                Target::Runtime => this.runtime.oneshot(req).await?,
-                Target::Control => this.control.oneshot(req).await?,
-                Target::Files => this.files.oneshot(req).await?,
-            };
-            let headers = response.headers_mut();
-            if let Ok(v) = http::HeaderValue::from_str(&id) {
-                if target == Target::Files {
-                    headers.insert("x-amz-request-id", v.clone());
-                    headers.insert("x-amz-id-2", v);
-                } else {
-                    headers.insert("x-amzn-requestid", v);
+        Box::pin(crate::context::scope(
+            call,
+            scope(ctx, async move {
+                let mut response = match target {
+                    Target::Runtime => this.runtime.oneshot(req).await?,
+                    Target::Control => this.control.oneshot(req).await?,
+                    Target::Files => this.files.oneshot(req).await?,
+                };
+                let headers = response.headers_mut();
+                if let Ok(v) = http::HeaderValue::from_str(&id) {
+                    if target == Target::Files {
+                        headers.insert("x-amz-request-id", v.clone());
+                        headers.insert("x-amz-id-2", v);
+                    } else {
+                        headers.insert("x-amzn-requestid", v);
+                    }
                 }
-            }
-            Ok(response)
-        }))
+                Ok(response)
+            }),
+        ))
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod context;
 pub mod dispatch;
 pub mod families;
 pub mod providers;

@@ -49,9 +49,14 @@ impl ErrorKind {
         }
     }
 
-    /// Parses a code, with or without the `Exception` suffix, case-insensitively (`throttle` too).
+    /// Parses a code, with or without the `Exception` suffix, case-insensitively, ignoring `-` and
+    /// `_` (`ThrottlingException`, `throttle`, `model-timeout` all parse).
     pub fn parse(s: &str) -> Option<Self> {
-        let s = s.to_ascii_lowercase();
+        let s: String = s
+            .chars()
+            .filter(|c| *c != '-' && *c != '_')
+            .collect::<String>()
+            .to_ascii_lowercase();
         let s = s.trim_end_matches("exception");
         Some(match s {
             "validation" => Self::Validation,
@@ -80,7 +85,10 @@ pub struct ProviderError {
 
 impl ProviderError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+        Self {
+            kind,
+            message: message.into(),
+        }
     }
 
     pub fn validation(message: impl Into<String>) -> Self {

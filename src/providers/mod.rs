@@ -7,7 +7,6 @@ mod error;
 pub mod mock;
 
 use futures_util::future::BoxFuture;
-use futures_util::stream::BoxStream;
 use quarry_bedrock_runtime::operation::converse::{ConverseInput, ConverseOutput};
 use quarry_bedrock_runtime::types::ConverseStreamOutput;
 
@@ -64,8 +63,11 @@ pub struct ConverseCall {
     pub headers: http::HeaderMap,
 }
 
-/// The Converse stream events a provider produces, in order.
-pub type EventStream = BoxStream<'static, Result<ConverseStreamOutput, ProviderError>>;
+/// The Converse stream events a provider produces, in order. `Sync` because the runtime's
+/// event-stream sender requires it.
+pub type EventStream = std::pin::Pin<
+    Box<dyn futures_util::Stream<Item = Result<ConverseStreamOutput, ProviderError>> + Send + Sync>,
+>;
 
 /// A model provider.
 pub trait Provider: Send + Sync + 'static {
@@ -77,7 +79,10 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Answers a Converse call as a stream of events; an `Err` before the first event is an
     /// ordinary error response, one after it an exception frame.
-    fn converse_stream(&self, call: ConverseCall) -> BoxFuture<'_, Result<EventStream, ProviderError>>;
+    fn converse_stream(
+        &self,
+        call: ConverseCall,
+    ) -> BoxFuture<'_, Result<EventStream, ProviderError>>;
 
     /// Counts the input tokens of a Converse call.
     fn count_tokens(&self, call: ConverseCall) -> BoxFuture<'_, Result<i32, ProviderError>>;

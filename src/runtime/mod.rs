@@ -1,1 +1,173 @@
 //! Bedrock Runtime served over the providers: the generated `BedrockRuntime` trait implemented.
+
+mod errors;
+pub mod routing;
+
+use std::sync::Arc;
+
+use futures_util::StreamExt as _;
+use quarry_bedrock_runtime::BedrockRuntime;
+use quarry_bedrock_runtime::operation::{
+    apply_guardrail::{ApplyGuardrailError, ApplyGuardrailInput, ApplyGuardrailOutput},
+    converse::{ConverseError, ConverseInput, ConverseOutput},
+    converse_stream::{ConverseStreamError, ConverseStreamInput, ConverseStreamOutput},
+    count_tokens::{CountTokensError, CountTokensInput, CountTokensOutput},
+};
+use quarry_bedrock_runtime::types::{ConverseStreamOutputError, CountTokensInput as TokensRequest};
+
+use self::errors::wire;
+use self::routing::Routes;
+use crate::context::CallContext;
+use crate::providers::{ConverseCall, ProviderError};
+
+pub use self::routing::{PROVIDER_HEADER, Rule};
+
+/// The Bedrock Runtime service of the gateway.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    routes: Arc<Routes>,
+}
+
+impl Runtime {
+    pub fn new(routes: Routes) -> Self {
+        Self {
+            routes: Arc::new(routes),
+        }
+    }
+
+    /// Routes a Converse request and builds the provider's call.
+    fn call(
+        &self,
+        request: ConverseInput,
+    ) -> Result<(Arc<dyn crate::providers::Provider>, ConverseCall), ProviderError> {
+        let headers = CallContext::current().headers;
+        let (provider, model) = self.routes.select(&request.model_id, &headers)?;
+        reject_unsupported(&request, provider.id().as_str())?;
+        Ok((
+            provider,
+            ConverseCall {
+                model,
+                request,
+                headers,
+            },
+        ))
+    }
+}
+
+/// Features no provider behind the gateway can serve yet: refused by name, never dropped.
+fn reject_unsupported(request: &ConverseInput, provider: &str) -> Result<(), ProviderError> {
+    if request.guardrail_config.is_some() {
+        return Err(ProviderError::validation(format!(
+            "guardrailConfig is not supported by provider '{provider}'"
+        )));
+    }
+    if request.prompt_variables.is_some() {
+        return Err(ProviderError::validation(format!(
+            "promptVariables require a Bedrock prompt resource, which provider '{provider}' does not have"
+        )));
+    }
+    Ok(())
+}
+
+/// ConverseStream's input carries the same fields as Converse's, except its guardrail type.
+fn stream_request(input: ConverseStreamInput) -> Result<ConverseInput, ProviderError> {
+    if input.guardrail_config.is_some() {
+        return Err(ProviderError::validation(
+            "guardrailConfig is not supported by this gateway's providers",
+        ));
+    }
+    ConverseInput::builder()
+        .model_id(input.model_id)
+        .set_messages(input.messages)
+        .set_system(input.system)
+        .set_inference_config(input.inference_config)
+        .set_tool_config(input.tool_config)
+        .set_additional_model_request_fields(input.additional_model_request_fields)
+        .set_prompt_variables(input.prompt_variables)
+        .set_additional_model_response_field_paths(input.additional_model_response_field_paths)
+        .set_request_metadata(input.request_metadata)
+        .set_performance_config(input.performance_config)
+        .set_service_tier(input.service_tier)
+        .set_output_config(input.output_config)
+        .build()
+        .map_err(|e| ProviderError::validation(e.to_string()))
+}
+
+impl BedrockRuntime for Runtime {
+    async fn converse(&self, input: ConverseInput) -> Result<ConverseOutput, ConverseError> {
+        let (provider, call) = self.call(input).map_err(wire::<ConverseError>)?;
+        provider.converse(call).await.map_err(wire::<ConverseError>)
+    }
+
+    async fn converse_stream(
+        &self,
+        input: ConverseStreamInput,
+    ) -> Result<ConverseStreamOutput, ConverseStreamError> {
+        let request = stream_request(input).map_err(wire::<ConverseStreamError>)?;
+        let (provider, call) = self.call(request).map_err(wire::<ConverseStreamError>)?;
+        // Errors before the first event are ordinary responses; later ones become exception frames.
+        let events = provider
+            .converse_stream(call)
+            .await
+            .map_err(wire::<ConverseStreamError>)?;
+        let events = events.map(|item| item.map_err(wire::<ConverseStreamOutputError>));
+        ConverseStreamOutput::builder()
+            .stream(aws_smithy_http::event_stream::EventStreamSender::from(
+                events,
+            ))
+            .build()
+            .map_err(|e| {
+                wire::<ConverseStreamError>(ProviderError::new(
+                    crate::providers::ErrorKind::InternalServer,
+                    e.to_string(),
+                ))
+            })
+    }
+
+    async fn count_tokens(
+        &self,
+        input: CountTokensInput,
+    ) -> Result<CountTokensOutput, CountTokensError> {
+        let request = match input.input {
+            TokensRequest::Converse(c) => ConverseInput::builder()
+                .model_id(input.model_id)
+                .set_messages(c.messages)
+                .set_system(c.system)
+                .set_tool_config(c.tool_config)
+                .set_additional_model_request_fields(c.additional_model_request_fields)
+                .build()
+                .map_err(|e| wire::<CountTokensError>(ProviderError::validation(e.to_string())))?,
+            TokensRequest::InvokeModel(_) => {
+                return Err(wire::<CountTokensError>(ProviderError::validation(
+                    "CountTokens with an InvokeModel body is not supported yet; send the Converse form",
+                )));
+            }
+        };
+        let (provider, call) = self.call(request).map_err(wire::<CountTokensError>)?;
+        let tokens = provider
+            .count_tokens(call)
+            .await
+            .map_err(wire::<CountTokensError>)?;
+        CountTokensOutput::builder()
+            .input_tokens(tokens)
+            .build()
+            .map_err(|e| {
+                wire::<CountTokensError>(ProviderError::new(
+                    crate::providers::ErrorKind::InternalServer,
+                    e.to_string(),
+                ))
+            })
+    }
+
+    async fn apply_guardrail(
+        &self,
+        input: ApplyGuardrailInput,
+    ) -> Result<ApplyGuardrailOutput, ApplyGuardrailError> {
+        Err(wire::<ApplyGuardrailError>(ProviderError::validation(
+            format!(
+                "Guardrail '{}' cannot be applied: guardrails are not supported by the configured providers",
+                input.guardrail_identifier
+            ),
+        )))
+    }
+}

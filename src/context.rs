@@ -1,0 +1,29 @@
+//! What the gateway knows about the request being served, visible to handlers on the same task.
+//!
+//! The generated handlers receive only the modeled input; routing (`x-model-provider`) and the
+//! mock's switches need request headers, so `dispatch` scopes a [`CallContext`] around each call.
+
+use std::future::Future;
+
+tokio::task_local! {
+    static CONTEXT: CallContext;
+}
+
+/// The request's id and the headers a handler may act on.
+#[derive(Debug, Clone, Default)]
+pub struct CallContext {
+    pub request_id: String,
+    pub headers: http::HeaderMap,
+}
+
+impl CallContext {
+    /// The context of the request served on this task; empty outside a request (e.g. in unit tests).
+    pub fn current() -> Self {
+        CONTEXT.try_with(Clone::clone).unwrap_or_default()
+    }
+}
+
+/// Runs `fut` with `ctx` as the current call context.
+pub fn scope<F: Future>(ctx: CallContext, fut: F) -> impl Future<Output = F::Output> {
+    CONTEXT.scope(ctx, fut)
+}

@@ -1,1 +1,0 @@
-//! The built-in mock provider: deterministic answers, no network.
