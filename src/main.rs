@@ -7,6 +7,10 @@ use anyhow::Context as _;
 use aws_smithy_http_server::routing::IntoMakeService;
 use clap::{Parser, Subcommand};
 use quarry::dispatch::Gateway;
+use quarry::providers::ProviderId;
+use quarry::providers::mock::{Mock, MockConfig};
+use quarry::runtime::Runtime;
+use quarry::runtime::routing::Routes;
 use quarry::stubs::NotImplementedYet;
 
 #[derive(Debug, Parser)]
@@ -47,7 +51,10 @@ async fn main() -> anyhow::Result<()> {
         .listen
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
     let stub = Arc::new(NotImplementedYet);
-    let gateway = Gateway::new(stub.clone(), stub.clone(), stub).context("building the routers")?;
+    // The embedded default: Bedrock Runtime answered by the built-in mock provider.
+    let mock = Arc::new(Mock::new(ProviderId::new("mock"), MockConfig::default()));
+    let runtime = Arc::new(Runtime::new(Routes::single(mock)));
+    let gateway = Gateway::new(runtime, stub.clone(), stub).context("building the routers")?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;

@@ -66,5 +66,6 @@ pub fn run_ci(root: &Path) -> anyhow::Result<()> {
         ],
     )?;
     cargo(root, &["test", "--workspace", "--no-fail-fast"])?;
+    crate::conformance::run(root)?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 mod ci;
 mod codegen;
+mod conformance;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
   update-models [--latest] [--smithy-dir DIR]   refresh model/*.json from botocore (pinned) or official Smithy models
   codegen [--check]                            regenerate generated/ (--check: fail naming stale files)
+  conformance                                  boto3 (PyPI, in a venv) against the built gateway
   ci                                           everything CI runs
 ";
 
@@ -48,6 +50,7 @@ fn main() -> anyhow::Result<()> {
             codegen::run(&root, check)
         }
         Some("ci") => ci::run_ci(&root),
+        Some("conformance") => conformance::run(&root),
         _ => {
             eprint!("{USAGE}");
             bail!("no task given")
