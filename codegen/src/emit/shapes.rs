@@ -539,13 +539,13 @@ pub(crate) fn aggregate(ctx: &Ctx<'_>, a: &Aggregate<'_>) -> String {
                 let _ = write!(
                     out,
                     ".field({}, &\"*** Sensitive Data Redacted ***\")",
-                    lit(field.trim_start_matches("r#"))
+                    lit(field.trim_start_matches("r#").trim_end_matches('_'))
                 );
             } else {
                 let _ = write!(
                     out,
                     ".field({}, &self.{field})",
-                    lit(field.trim_start_matches("r#"))
+                    lit(field.trim_start_matches("r#").trim_end_matches('_'))
                 );
             }
         }
