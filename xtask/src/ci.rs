@@ -65,6 +65,7 @@ pub fn run_ci(root: &Path) -> anyhow::Result<()> {
             "warnings",
         ],
     )?;
+    crate::sigv4_vectors::run(root)?;
     cargo(root, &["test", "--workspace", "--no-fail-fast"])?;
     crate::conformance::run(root)?;
     Ok(())

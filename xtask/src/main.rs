@@ -3,6 +3,7 @@
 mod ci;
 mod codegen;
 mod conformance;
+mod sigv4_vectors;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ usage: cargo xtask <task>
   update-models [--latest] [--smithy-dir DIR]   refresh model/*.json from botocore (pinned) or official Smithy models
   codegen [--check]                            regenerate generated/ (--check: fail naming stale files)
   conformance                                  boto3 (PyPI, in a venv) against the built gateway
+  sigv4-vectors                                AWS's SigV4 test suite (botocore sdist) into target/sigv4-testsuite/
   ci                                           everything CI runs
 ";
 
@@ -51,6 +53,7 @@ fn main() -> anyhow::Result<()> {
         }
         Some("ci") => ci::run_ci(&root),
         Some("conformance") => conformance::run(&root),
+        Some("sigv4-vectors") => sigv4_vectors::run(&root),
         _ => {
             eprint!("{USAGE}");
             bail!("no task given")
