@@ -2,7 +2,8 @@
 //!
 //! `/bedrock/files/…` is S3; `/bedrock/…` and `/…` are Bedrock Runtime and the Bedrock control
 //! plane, which share those prefixes, so the request's method and path are matched against each
-//! service's modeled routes.
+//! service's modeled routes. In `sigv4` auth mode, requests are verified first, as the client
+//! signed them (before the prefix is stripped).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -16,9 +17,14 @@ use aws_smithy_http_server::config::{RequestBodyCollectionConfig, ServiceRequest
 use aws_smithy_http_server::schema::routing::{
     MultiProtocolRoutingService, ProtocolOptions, RouterBuildError,
 };
+use http_body_util::BodyExt as _;
+use quarry_codegen_runtime::protocol::{bedrock_error_response, s3_error_response};
 use quarry_codegen_runtime::request::{RequestContext, S3Request, S3RequestLayer, scope};
 use quarry_codegen_runtime::routes::matches_any;
 use tower::{Layer as _, Service, ServiceExt as _};
+
+use crate::auth::{AuthMode, BEDROCK_SERVICES, S3_SERVICES, Verifier};
+use crate::context::CallContext;
 
 /// Where Bedrock is served besides `/`.
 pub const BEDROCK_PREFIX: &str = "/bedrock";
@@ -40,9 +46,14 @@ fn body_limit(max_bytes: usize) -> ProtocolOptions {
         .with_request_body(ServiceRequestBodyConfig::default().with_global(global))
 }
 
+/// One body type for every router, whatever the server hands us (a concrete error type keeps
+/// the request future provably `Send`).
+type Body = aws_smithy_http_server::body::BoxBodySync;
+
 /// The gateway's HTTP service.
 #[derive(Clone)]
 pub struct Gateway {
+    auth: AuthMode,
     runtime: MultiProtocolRoutingService,
     control: MultiProtocolRoutingService,
     files: S3Request<MultiProtocolRoutingService>,
@@ -50,12 +61,14 @@ pub struct Gateway {
 
 impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gateway").finish_non_exhaustive()
+        f.debug_struct("Gateway")
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
     }
 }
 
 impl Gateway {
-    /// Builds the gateway from one implementation of each service.
+    /// Builds the gateway from one implementation of each service; no authentication.
     pub fn new<R, C, S>(
         runtime: Arc<R>,
         control: Arc<C>,
@@ -67,16 +80,23 @@ impl Gateway {
         S: quarry_s3::S3,
     {
         Ok(Self {
+            auth: AuthMode::None,
             runtime: quarry_bedrock_runtime::router(runtime, body_limit(RUNTIME_BODY_LIMIT))?,
             control: quarry_bedrock::router(control, body_limit(CONTROL_BODY_LIMIT))?,
             files: S3RequestLayer
                 .layer(quarry_s3::router(files, body_limit(FILES_XML_BODY_LIMIT))?),
         })
     }
+
+    /// Verifies every request before routing it (`[auth] mode = "sigv4"`).
+    pub fn with_auth(mut self, auth: AuthMode) -> Self {
+        self.auth = auth;
+        self
+    }
 }
 
-/// Which service a request is for, and the path it has inside that service.
-#[derive(Debug, PartialEq, Eq)]
+/// Which service a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
     Runtime,
     Control,
@@ -94,6 +114,7 @@ fn strip<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
     }
 }
 
+/// The service a request is for, and its path inside that service.
 fn route(method: &str, path: &str) -> (Target, String) {
     if let Some(rest) = strip(path, FILES_PREFIX) {
         return (Target::Files, rest.to_owned());
@@ -139,6 +160,64 @@ fn request_id() -> String {
     format!("{:016X}{:08X}", nanos as u64, n as u32)
 }
 
+/// Every response carries the request id, under the header each API's clients read.
+fn stamp_request_id(response: &mut http::Response<BoxBody>, id: &str, target: Target) {
+    let Ok(v) = http::HeaderValue::from_str(id) else {
+        return;
+    };
+    let headers = response.headers_mut();
+    if target == Target::Files {
+        headers.insert("x-amz-request-id", v.clone());
+        headers.insert("x-amz-id-2", v);
+    } else {
+        headers.insert("x-amzn-requestid", v);
+    }
+}
+
+/// Verifies a request; Bedrock clients sign the body's hash without sending it, so Bedrock bodies
+/// are buffered here (within the service's limit; the router buffers them anyway). S3 bodies
+/// stream: their claimed hash is checked by the files service as the body arrives.
+async fn authenticate(
+    verifier: &Verifier,
+    target: Target,
+    req: http::Request<Body>,
+) -> Result<http::Request<Body>, http::Response<BoxBody>> {
+    let (parts, body) = req.into_parts();
+    if target == Target::Files {
+        return match verifier.verify(&parts, None, S3_SERVICES) {
+            Ok(_) => Ok(http::Request::from_parts(parts, body)),
+            Err(e) => Err(s3_error_response(
+                e.s3_status(),
+                e.s3_code(),
+                &e.s3_message(),
+            )),
+        };
+    }
+    let limit = if target == Target::Runtime {
+        RUNTIME_BODY_LIMIT
+    } else {
+        CONTROL_BODY_LIMIT
+    };
+    let bytes = match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            let message = format!("The request body could not be read: {e}");
+            return Err(bedrock_error_response(400, "ValidationException", &message));
+        }
+    };
+    match verifier.verify(&parts, Some(&bytes), BEDROCK_SERVICES) {
+        Ok(_) => {
+            let body = aws_smithy_http_server::body::boxed_sync(http_body_util::Full::new(bytes));
+            Ok(http::Request::from_parts(parts, body))
+        }
+        Err(e) => Err(bedrock_error_response(
+            e.status(),
+            e.bedrock_code(),
+            &e.message(),
+        )),
+    }
+}
+
 impl<B> Service<http::Request<B>> for Gateway
 where
     B: http_body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
@@ -154,38 +233,39 @@ where
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let (target, path) = route(req.method().as_str(), req.uri().path());
-        let req = with_path(req, &path);
         let id = request_id();
-        let ctx = RequestContext {
+        let envelope = RequestContext {
             request_id: id.clone(),
             host_id: id.clone(),
             ..Default::default()
         };
-        let call = crate::context::CallContext {
+        let call = CallContext {
             request_id: id.clone(),
             headers: req.headers().clone(),
         };
+        let req = req.map(aws_smithy_http_server::body::boxed_sync);
         let this = self.clone();
-        Box::pin(crate::context::scope(
-            call,
-            scope(ctx, async move {
-                let mut response = match target {
-                    Target::Runtime => this.runtime.oneshot(req).await?,
-                    Target::Control => this.control.oneshot(req).await?,
-                    Target::Files => this.files.oneshot(req).await?,
-                };
-                let headers = response.headers_mut();
-                if let Ok(v) = http::HeaderValue::from_str(&id) {
-                    if target == Target::Files {
-                        headers.insert("x-amz-request-id", v.clone());
-                        headers.insert("x-amz-id-2", v);
-                    } else {
-                        headers.insert("x-amzn-requestid", v);
+        let serve = async move {
+            let req = match &this.auth {
+                AuthMode::None => req,
+                AuthMode::SigV4(verifier) => match authenticate(verifier, target, req).await {
+                    Ok(req) => req,
+                    Err(mut refused) => {
+                        stamp_request_id(&mut refused, &id, target);
+                        return Ok(refused);
                     }
-                }
-                Ok(response)
-            }),
-        ))
+                },
+            };
+            let req = with_path(req, &path);
+            let mut response = match target {
+                Target::Runtime => this.runtime.oneshot(req).await?,
+                Target::Control => this.control.oneshot(req).await?,
+                Target::Files => this.files.oneshot(req).await?,
+            };
+            stamp_request_id(&mut response, &id, target);
+            Ok(response)
+        };
+        Box::pin(crate::context::scope(call, scope(envelope, serve)))
     }
 }
 

@@ -14,10 +14,12 @@
 //! Not yet verified: the per-chunk signatures of `STREAMING-AWS4-HMAC-SHA256-PAYLOAD` bodies.
 
 mod error;
+mod gate;
 mod keys;
 mod sigv4;
 
 pub use error::{AuthError, BEDROCK_SIGNATURE_MESSAGE, S3_SIGNATURE_MESSAGE, SignatureDetails};
+pub use gate::{AuthMode, BEDROCK_SERVICES, S3_SERVICES, Verifier};
 pub use keys::{AccessKeyId, BearerToken, Credential, Identity, KeyStore, SecretKey};
 pub use sigv4::{
     ALGORITHM, CredentialScope, DEFAULT_MAX_SKEW, MAX_PRESIGNED_EXPIRES, PayloadHash, RequestView,

@@ -31,8 +31,9 @@ pub struct BedrockRestJson {
     inner: RestJson1,
 }
 
-/// A Bedrock-shaped error response: status, `x-amzn-ErrorType`, `{"message": …}`.
-pub(crate) fn json_error(status: u16, error_type: &str, message: &str) -> Response {
+/// A Bedrock-shaped error response: status, `x-amzn-ErrorType`, `{"message": …}`, for answers the
+/// gateway gives before a router runs (authentication) as well as for rejections.
+pub fn json_error(status: u16, error_type: &str, message: &str) -> Response {
     let body = format!("{{\"message\":{}}}", json_string(message));
     http::Response::builder()
         .status(status)
