@@ -11,4 +11,5 @@ pub mod dispatch;
 pub mod families;
 pub mod providers;
 pub mod runtime;
+pub mod server;
 pub mod stubs;

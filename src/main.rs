@@ -1,69 +1,198 @@
 //! The `quarry` command: serves Bedrock Runtime, the Bedrock control plane and S3 on one port.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use aws_smithy_http_server::routing::IntoMakeService;
 use clap::{Parser, Subcommand};
+use futures_util::future::BoxFuture;
+use quarry::config::{self, BodyLimits, Config, Flags, LogFormat, ProviderConfig};
 use quarry::dispatch::Gateway;
-use quarry::providers::ProviderId;
-use quarry::providers::mock::{Mock, MockConfig};
+use quarry::providers::mock::Mock;
+use quarry::providers::{
+    ConverseCall, ErrorKind, EventStream, Provider, ProviderError, ProviderId,
+};
 use quarry::runtime::Runtime;
 use quarry::runtime::routing::Routes;
 use quarry::stubs::NotImplementedYet;
+use quarry_bedrock_runtime::operation::converse::ConverseOutput;
+
+/// Exit status for a configuration that cannot be served (the same as for bad command-line usage).
+const EXIT_BAD_CONFIG: u8 = 2;
+/// Exit status for a failure while starting or serving.
+const EXIT_FAILURE: u8 = 1;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "quarry",
     version,
-    about = "A gateway that speaks AWS Bedrock and S3 exactly as AWS does"
+    about = "A gateway that speaks AWS Bedrock and S3 exactly as AWS does",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// `quarry [FLAGS]` is `quarry serve [FLAGS]`.
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the gateway (the default).
-    Serve(Serve),
+    Serve(ServeArgs),
 }
 
-#[derive(Debug, clap::Args, Default)]
-struct Serve {
-    /// Address to listen on.
-    #[arg(long, env = "QUARRY_LISTEN", default_value = "127.0.0.1:8080")]
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Configuration file (TOML); without one, the embedded default: the mock provider, no auth.
+    #[arg(long, env = "QUARRY_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on (overrides `[server] listen` and QUARRY_LISTEN).
+    #[arg(long, value_name = "IP:PORT")]
     listen: Option<SocketAddr>,
+    /// Directory for the gateway's state, created if missing (overrides QUARRY_DATA_DIR).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// `pretty` or `json` (overrides QUARRY_LOG_FORMAT).
+    #[arg(long, value_name = "FORMAT")]
+    log_format: Option<LogFormat>,
+    /// TLS certificate chain, PEM (with --tls-key; serves HTTPS).
+    #[arg(long, value_name = "PEM")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key, PEM (with --tls-cert).
+    #[arg(long, value_name = "PEM")]
+    tls_key: Option<PathBuf>,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    let serve = match cli.command {
-        Some(Command::Serve(s)) => s,
-        None => Serve::default(),
+    let args = match cli.command {
+        Some(Command::Serve(args)) => args,
+        None => cli.serve,
     };
-    let listen = serve
-        .listen
-        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-    let stub = Arc::new(NotImplementedYet);
-    // The embedded default: Bedrock Runtime answered by the built-in mock provider.
-    let mock = Arc::new(Mock::new(ProviderId::new("mock"), MockConfig::default()));
-    let runtime = Arc::new(Runtime::new(Routes::single(mock)));
-    let gateway = Gateway::new(runtime, stub.clone(), stub).context("building the routers")?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("binding {listen}"))?;
-    tracing::info!(%listen, "quarry listening: Bedrock at /bedrock and /, S3 files at /bedrock/files");
-    aws_smithy_http_server::serve::serve(listener, IntoMakeService::new(gateway))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("serving")?;
+    let flags = Flags {
+        listen: args.listen,
+        data_dir: args.data_dir,
+        log_format: args.log_format,
+        tls_cert: args.tls_cert,
+        tls_key: args.tls_key,
+    };
+    let config = match config::load_from_process(args.config.as_deref(), &flags) {
+        Ok(config) => config,
+        Err(e) => {
+            // Logging is configured by the file, so this one goes straight to stderr.
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    init_logging(config.server.log_format);
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+        .and_then(|rt| rt.block_on(serve(config)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only for a terminal, so log files and collectors get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi);
+    match format {
+        LogFormat::Pretty => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let gateway = gateway(&config)?;
+    quarry::server::run(&config, gateway).await?;
     Ok(())
+}
+
+/// The gateway for a configuration: Bedrock Runtime over the configured providers, the control
+/// plane and S3 not implemented yet.
+fn gateway(config: &Config) -> anyhow::Result<Gateway> {
+    if config.server.max_body_bytes != BodyLimits::default() {
+        tracing::warn!(
+            "[server.max_body_bytes] is not applied yet: the gateway uses its built-in limits"
+        );
+    }
+    let providers = config
+        .providers
+        .iter()
+        .map(|(id, provider)| -> Arc<dyn Provider> {
+            match provider {
+                ProviderConfig::Mock(mock) => Arc::new(Mock::new(id.clone(), mock.clone())),
+                other => Arc::new(NotBuiltYet {
+                    id: id.clone(),
+                    kind: other.type_name(),
+                }),
+            }
+        })
+        .collect();
+    let rules = config.routes.clone();
+    let aliases = config.aliases.clone();
+    let routes = Routes::new(providers, config.default_provider.clone(), aliases, rules)
+        .context("building the routing table")?;
+    let runtime = Arc::new(Runtime::new(routes));
+    let stub = Arc::new(NotImplementedYet);
+    let gateway = Gateway::new(runtime, stub.clone(), stub).context("building the routers")?;
+    Ok(gateway.with_auth(config.auth.to_auth_mode()))
+}
+
+/// Stands in for a configured provider whose client is not written yet, so routing to it answers
+/// a clear error instead of the configuration being refused.
+struct NotBuiltYet {
+    id: ProviderId,
+    kind: &'static str,
+}
+
+impl NotBuiltYet {
+    fn error(&self) -> ProviderError {
+        ProviderError::new(
+            ErrorKind::ServiceUnavailable,
+            format!(
+                "Provider '{}' (type {}) is not available in this build of the gateway yet.",
+                self.id, self.kind
+            ),
+        )
+    }
+}
+
+impl Provider for NotBuiltYet {
+    fn id(&self) -> &ProviderId {
+        &self.id
+    }
+
+    fn converse(
+        &self,
+        _call: ConverseCall,
+    ) -> BoxFuture<'_, Result<ConverseOutput, ProviderError>> {
+        Box::pin(std::future::ready(Err(self.error())))
+    }
+
+    fn converse_stream(
+        &self,
+        _call: ConverseCall,
+    ) -> BoxFuture<'_, Result<EventStream, ProviderError>> {
+        Box::pin(std::future::ready(Err(self.error())))
+    }
+
+    fn count_tokens(&self, _call: ConverseCall) -> BoxFuture<'_, Result<i32, ProviderError>> {
+        Box::pin(std::future::ready(Err(self.error())))
+    }
 }

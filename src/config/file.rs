@@ -1,0 +1,170 @@
+//! The configuration file as written: `Uninitialized*` types that serde reads from TOML, unvalidated.
+//!
+//! Every table refuses unknown keys, so a misspelt key is an error rather than a silently ignored
+//! setting. Fields that validation checks beyond their TOML type carry a [`Spanned`] so the error
+//! can name their line and column. Provider tables are an internally tagged enum, whose contents
+//! serde buffers before deserializing; spans do not survive that buffering, so provider fields are
+//! plain values and validation finds their position by key path instead (see `load::Locator`).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninitializedConfig {
+    #[serde(default)]
+    pub server: UninitializedServer,
+    #[serde(default)]
+    pub auth: UninitializedAuth,
+    pub default_provider: Option<Spanned<String>>,
+    #[serde(default)]
+    pub providers: BTreeMap<Spanned<String>, Spanned<UninitializedProvider>>,
+    #[serde(default)]
+    pub routes: Vec<UninitializedRoute>,
+    #[serde(default)]
+    pub aliases: BTreeMap<Spanned<String>, Spanned<String>>,
+}
+
+/// `[server]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninitializedServer {
+    pub listen: Option<Spanned<String>>,
+    pub data_dir: Option<PathBuf>,
+    pub log_format: Option<super::LogFormat>,
+    pub shutdown_grace: Option<u64>,
+    #[serde(default)]
+    pub max_body_bytes: UninitializedBodyLimits,
+    pub tls: Option<UninitializedTls>,
+}
+
+/// `[server.max_body_bytes]`: one cap per API.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninitializedBodyLimits {
+    pub bedrock_runtime: Option<Spanned<u64>>,
+    pub bedrock: Option<Spanned<u64>>,
+    pub files_xml: Option<Spanned<u64>>,
+}
+
+/// `[server.tls]`: both halves are required once the table is present.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninitializedTls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// `[auth]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninitializedAuth {
+    pub mode: Option<Spanned<super::AuthModeName>>,
+    pub max_skew_seconds: Option<u64>,
+    #[serde(default)]
+    pub keys: Vec<UninitializedKey>,
+}
+
+/// `[[auth.keys]]`: one gateway-issued (virtual) key and what it may use.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninitializedKey {
+    pub name: Spanned<String>,
+    pub access_key_id: Spanned<String>,
+    pub secret_access_key: Spanned<String>,
+    pub bearer_token: Option<Spanned<String>>,
+    pub providers: Option<Vec<Spanned<String>>>,
+    pub models: Option<Vec<Spanned<String>>>,
+}
+
+/// `[providers.<name>]`, by `type`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum UninitializedProvider {
+    Mock(UninitializedMock),
+    OpenAi(UninitializedOpenAi),
+    Anthropic(UninitializedAnthropic),
+    Gemini(UninitializedGemini),
+    Bedrock(UninitializedBedrock),
+}
+
+impl UninitializedProvider {
+    /// The `type` value, as written.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Mock(_) => "mock",
+            Self::OpenAi(_) => "openai",
+            Self::Anthropic(_) => "anthropic",
+            Self::Gemini(_) => "gemini",
+            Self::Bedrock(_) => "bedrock",
+        }
+    }
+}
+
+/// `type = "mock"`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninitializedMock {
+    pub reply: Option<String>,
+    pub stream_chunk_chars: Option<u64>,
+}
+
+/// One upstream API key and its share of the traffic.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninitializedApiKey {
+    pub key: String,
+    pub weight: Option<u64>,
+}
+
+/// `type = "openai"` (OpenAI or any server speaking its Chat Completions API).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninitializedOpenAi {
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub api_keys: Vec<UninitializedApiKey>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+/// `type = "anthropic"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninitializedAnthropic {
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub api_keys: Vec<UninitializedApiKey>,
+    pub anthropic_version: Option<String>,
+}
+
+/// `type = "gemini"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninitializedGemini {
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub api_keys: Vec<UninitializedApiKey>,
+}
+
+/// `type = "bedrock"`: real AWS Bedrock upstream.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninitializedBedrock {
+    pub region: String,
+    pub endpoint: Option<String>,
+    pub api_key: Option<String>,
+}
+
+/// `[[routes]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninitializedRoute {
+    pub model: Spanned<String>,
+    pub provider: Spanned<String>,
+    pub upstream_model: Option<Spanned<String>>,
+}

@@ -1,0 +1,814 @@
+//! Validation: file text, environment and flags merged into a [`Config`], or an error naming where.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::error::{ConfigError, Origin, Problem};
+use super::file::{
+    UninitializedApiKey, UninitializedAuth, UninitializedConfig, UninitializedKey,
+    UninitializedProvider, UninitializedServer,
+};
+use super::sources::{Env, Flags, Overrides, process_env};
+use super::types::{
+    Allowed, AnthropicConfig, ApiKey, AuthConfig, AuthModeName, BaseUrl, BedrockConfig,
+    BedrockCredentials, BodyLimits, Config, GeminiConfig, OpenAiConfig, ProviderConfig,
+    ServerConfig, SigV4Config, TlsConfig, VirtualKey, WeightedKey,
+};
+use crate::auth::{AccessKeyId, BearerToken, SecretKey};
+use crate::providers::mock::MockConfig;
+use crate::providers::{ModelId, ProviderId};
+use crate::runtime::Rule;
+
+/// The configuration used when no file is given: the mock provider, no authentication.
+pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
+/// How errors in [`EMBEDDED_DEFAULT`] would name it.
+pub const EMBEDDED_DEFAULT_NAME: &str = "<embedded default>";
+
+const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 8080);
+const DEFAULT_DATA_DIR: &str = "./quarry-data";
+const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
+const DEFAULT_MAX_SKEW_SECS: u64 = 900;
+const DEFAULT_MOCK_PROVIDER: &str = "mock";
+const DEFAULT_STREAM_CHUNK_CHARS: u64 = 8;
+const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+const ANTHROPIC_VERSION: &str = "2023-06-01";
+const GEMINI_BASE_URL: &str = "https://generativelanguage.googleapis.com";
+
+/// A configuration file's text and the name errors call it by (usually its path as given).
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    pub name: &'a str,
+    pub text: &'a str,
+}
+
+impl Source<'static> {
+    /// The embedded default configuration.
+    pub fn embedded() -> Self {
+        Self {
+            name: EMBEDDED_DEFAULT_NAME,
+            text: EMBEDDED_DEFAULT,
+        }
+    }
+}
+
+/// Reads the file (or takes the embedded default when `path` is `None`) and the process's
+/// `QUARRY_*` variables, then [`load`]s.
+pub fn load_from_process(path: Option<&Path>, flags: &Flags) -> Result<Config, ConfigError> {
+    let env = process_env();
+    match path {
+        None => load(Source::embedded(), &env, flags),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+                path: path.to_owned(),
+                error,
+            })?;
+            let name = path.display().to_string();
+            load(
+                Source {
+                    name: &name,
+                    text: &text,
+                },
+                &env,
+                flags,
+            )
+        }
+    }
+}
+
+/// Merges a file, the environment and flags (lowest precedence first) into a validated [`Config`].
+///
+/// Pure: it reads neither files nor the process environment.
+pub fn load(source: Source<'_>, env: &Env, flags: &Flags) -> Result<Config, ConfigError> {
+    let at = Locator::new(source);
+    let file: UninitializedConfig = toml::from_str(source.text).map_err(|e| {
+        let message = e.message().trim().to_owned();
+        let span = at.refine(e.span().unwrap_or(0..0), &message);
+        ConfigError::Invalid {
+            origin: at.origin(span),
+            problem: Problem::Toml(message),
+        }
+    })?;
+    let overrides = Overrides::new(env, flags)?;
+    validate(file, &at, overrides)
+}
+
+/// One step of a path into the TOML document.
+#[derive(Debug, Clone, Copy)]
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Turns byte spans and key paths into file positions.
+struct Locator<'a> {
+    source: Source<'a>,
+    // Parsed only when an error needs a position that serde could not carry (inside providers).
+    tree: OnceLock<Option<Spanned<DeTable<'a>>>>,
+}
+
+impl<'a> Locator<'a> {
+    fn new(source: Source<'a>) -> Self {
+        Self {
+            source,
+            tree: OnceLock::new(),
+        }
+    }
+
+    fn origin(&self, span: Range<usize>) -> Origin {
+        let before = self
+            .source
+            .text
+            .get(..span.start)
+            .unwrap_or(self.source.text);
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+        Origin::File {
+            path: self.source.name.to_owned(),
+            line,
+            column,
+        }
+    }
+
+    /// The start of the file, for problems that belong to no single value.
+    fn top(&self) -> Origin {
+        self.origin(0..0)
+    }
+
+    fn err(&self, span: Range<usize>, problem: Problem) -> ConfigError {
+        ConfigError::Invalid {
+            origin: self.origin(span),
+            problem,
+        }
+    }
+
+    /// Narrows an "unknown field" error from the whole table to the offending key. Errors inside
+    /// provider tables come out of serde's buffering with only the table's span.
+    fn refine(&self, span: Range<usize>, message: &str) -> Range<usize> {
+        let Some(field) = message
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(field, _)| field)
+        else {
+            return span;
+        };
+        let Some(root) = self.tree() else { return span };
+        root.get_ref()
+            .values()
+            .find_map(|v| find_key(v, &span, field))
+            .unwrap_or(span)
+    }
+
+    fn tree(&self) -> Option<&Spanned<DeTable<'a>>> {
+        self.tree
+            .get_or_init(|| DeTable::parse(self.source.text).ok())
+            .as_ref()
+    }
+
+    /// The span of the value at `path`, or `fallback` when the path is not in the document.
+    fn span_of(&self, path: &[Seg<'_>], fallback: Range<usize>) -> Range<usize> {
+        let Some(root) = self.tree() else {
+            return fallback;
+        };
+        let mut path = path.iter();
+        let mut current: &Spanned<DeValue<'a>> = match path.next() {
+            Some(Seg::Key(k)) => match root.get_ref().get(*k) {
+                Some(v) => v,
+                None => return fallback,
+            },
+            _ => return fallback,
+        };
+        for seg in path {
+            let next = match seg {
+                Seg::Key(k) => current.get_ref().get(*k),
+                Seg::Index(i) => current.get_ref().get(*i),
+            };
+            match next {
+                Some(v) => current = v,
+                None => return fallback,
+            }
+        }
+        current.span()
+    }
+}
+
+/// The span of key `field` in the table whose span is `table_span`, searched anywhere in `value`.
+fn find_key(
+    value: &Spanned<DeValue<'_>>,
+    table_span: &Range<usize>,
+    field: &str,
+) -> Option<Range<usize>> {
+    match value.get_ref() {
+        DeValue::Table(table) => {
+            if value.span() == *table_span
+                && let Some(key) = table.keys().find(|k| k.get_ref() == field)
+            {
+                return Some(key.span());
+            }
+            table.values().find_map(|v| find_key(v, table_span, field))
+        }
+        DeValue::Array(items) => items.iter().find_map(|v| find_key(v, table_span, field)),
+        _ => None,
+    }
+}
+
+fn validate(
+    file: UninitializedConfig,
+    at: &Locator<'_>,
+    overrides: Overrides,
+) -> Result<Config, ConfigError> {
+    let providers = providers(file.providers, at)?;
+    let configured = Configured(&providers);
+    let default_provider = default_provider(file.default_provider, &overrides, &configured, at)?;
+    let routes = file
+        .routes
+        .into_iter()
+        .map(|r| {
+            let pattern = glob(&r.model, at)?;
+            let provider = configured.check("route", &r.provider, at)?;
+            let upstream_model = match r.upstream_model {
+                None => None,
+                Some(m) => Some(ModelId::new(non_empty(&m, "upstream_model", at)?)),
+            };
+            Ok(Rule {
+                pattern,
+                provider,
+                upstream_model,
+            })
+        })
+        .collect::<Result<Vec<_>, ConfigError>>()?;
+    let mut aliases = HashMap::new();
+    for (alias, target) in file.aliases {
+        let name = non_empty(&alias, "alias name", at)?;
+        let Some((provider, model)) = target.get_ref().split_once('/') else {
+            return Err(at.err(
+                target.span(),
+                Problem::BadAlias {
+                    alias: name,
+                    value: target.into_inner(),
+                },
+            ));
+        };
+        if model.is_empty() {
+            return Err(at.err(
+                target.span(),
+                Problem::BadAlias {
+                    alias: name,
+                    value: target.get_ref().clone(),
+                },
+            ));
+        }
+        let provider_name = Spanned::new(target.span(), provider.to_owned());
+        let provider = configured.check(&format!("alias {name:?}"), &provider_name, at)?;
+        aliases.insert(name, (provider, ModelId::new(model)));
+    }
+    let auth = auth(file.auth, &overrides, &configured, at)?;
+    let server = server(file.server, overrides, at)?;
+    Ok(Config {
+        server,
+        auth,
+        default_provider,
+        providers,
+        routes,
+        aliases,
+    })
+}
+
+/// The configured provider names, for checking references to them.
+struct Configured<'a>(&'a BTreeMap<ProviderId, ProviderConfig>);
+
+impl Configured<'_> {
+    fn list(&self) -> String {
+        self.0
+            .keys()
+            .map(ProviderId::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn problem(&self, what: &str, name: &str) -> Option<Problem> {
+        if self.0.contains_key(&ProviderId::new(name)) {
+            None
+        } else {
+            Some(Problem::UnknownProvider {
+                what: what.to_owned(),
+                name: name.to_owned(),
+                configured: self.list(),
+            })
+        }
+    }
+
+    fn check(
+        &self,
+        what: &str,
+        name: &Spanned<String>,
+        at: &Locator<'_>,
+    ) -> Result<ProviderId, ConfigError> {
+        match self.problem(what, name.get_ref()) {
+            None => Ok(ProviderId::new(name.get_ref().clone())),
+            Some(problem) => Err(at.err(name.span(), problem)),
+        }
+    }
+}
+
+fn non_empty(
+    value: &Spanned<String>,
+    field: &str,
+    at: &Locator<'_>,
+) -> Result<String, ConfigError> {
+    let trimmed = value.get_ref().trim();
+    if trimmed.is_empty() {
+        Err(at.err(
+            value.span(),
+            Problem::Empty {
+                field: field.to_owned(),
+            },
+        ))
+    } else {
+        Ok(trimmed.to_owned())
+    }
+}
+
+fn glob(pattern: &Spanned<String>, at: &Locator<'_>) -> Result<globset::GlobMatcher, ConfigError> {
+    globset::Glob::new(pattern.get_ref())
+        .map(|g| g.compile_matcher())
+        .map_err(|e| {
+            at.err(
+                pattern.span(),
+                Problem::BadGlob {
+                    pattern: pattern.get_ref().clone(),
+                    reason: e.kind().to_string(),
+                },
+            )
+        })
+}
+
+fn default_provider(
+    file: Option<Spanned<String>>,
+    overrides: &Overrides,
+    configured: &Configured<'_>,
+    at: &Locator<'_>,
+) -> Result<ProviderId, ConfigError> {
+    if let Some(given) = &overrides.default_provider {
+        return match configured.problem("default_provider", given.value.as_str()) {
+            None => Ok(given.value.clone()),
+            Some(problem) => Err(ConfigError::Invalid {
+                origin: given.origin.clone(),
+                problem,
+            }),
+        };
+    }
+    if let Some(name) = file {
+        return configured.check("default_provider", &name, at);
+    }
+    let mock = ProviderId::new(DEFAULT_MOCK_PROVIDER);
+    if configured.0.contains_key(&mock) {
+        return Ok(mock);
+    }
+    match configured.0.keys().next() {
+        Some(only) if configured.0.len() == 1 => Ok(only.clone()),
+        _ => Err(ConfigError::Invalid {
+            origin: at.top(),
+            problem: Problem::NoDefaultProvider {
+                configured: configured.list(),
+            },
+        }),
+    }
+}
+
+fn providers(
+    file: BTreeMap<Spanned<String>, Spanned<UninitializedProvider>>,
+    at: &Locator<'_>,
+) -> Result<BTreeMap<ProviderId, ProviderConfig>, ConfigError> {
+    if file.is_empty() {
+        // A file that configures no providers still serves: the built-in mock, as with no file.
+        return Ok(BTreeMap::from([(
+            ProviderId::new(DEFAULT_MOCK_PROVIDER),
+            ProviderConfig::Mock(MockConfig::default()),
+        )]));
+    }
+    let mut out = BTreeMap::new();
+    for (name, body) in file {
+        let valid_name = !name.get_ref().is_empty()
+            && name
+                .get_ref()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !valid_name {
+            return Err(at.err(
+                name.span(),
+                Problem::BadProviderName {
+                    name: name.get_ref().clone(),
+                },
+            ));
+        }
+        let ctx = ProviderAt {
+            at,
+            name: name.get_ref(),
+            fallback: body.span(),
+        };
+        let config = provider(body.into_inner(), &ctx)?;
+        out.insert(ProviderId::new(name.get_ref().clone()), config);
+    }
+    Ok(out)
+}
+
+/// Locates problems inside one `[providers.<name>]` table.
+struct ProviderAt<'a, 'src> {
+    at: &'a Locator<'src>,
+    name: &'a str,
+    fallback: Range<usize>,
+}
+
+impl ProviderAt<'_, '_> {
+    fn err(&self, path: &[Seg<'_>], problem: Problem) -> ConfigError {
+        let mut full = vec![Seg::Key("providers"), Seg::Key(self.name)];
+        full.extend_from_slice(path);
+        let span = self.at.span_of(&full, self.fallback.clone());
+        self.at.err(span, problem)
+    }
+
+    fn url(
+        &self,
+        value: Option<String>,
+        default: &str,
+        field: &str,
+    ) -> Result<BaseUrl, ConfigError> {
+        let value = value.unwrap_or_else(|| default.to_owned());
+        BaseUrl::parse(&value)
+            .map_err(|reason| self.err(&[Seg::Key(field)], Problem::BadUrl { value, reason }))
+    }
+
+    fn keys(
+        &self,
+        keys: Vec<UninitializedApiKey>,
+        required: Option<&'static str>,
+    ) -> Result<Vec<WeightedKey>, ConfigError> {
+        if let (true, Some(kind)) = (keys.is_empty(), required) {
+            return Err(self.err(
+                &[Seg::Key("api_keys")],
+                Problem::NoApiKeys {
+                    name: self.name.to_owned(),
+                    kind,
+                },
+            ));
+        }
+        keys.into_iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let here = |field| [Seg::Key("api_keys"), Seg::Index(i), Seg::Key(field)];
+                if k.key.trim().is_empty() {
+                    return Err(self.err(
+                        &here("key"),
+                        Problem::Empty {
+                            field: format!("api_keys[{i}].key"),
+                        },
+                    ));
+                }
+                let weight = k.weight.unwrap_or(1);
+                let weight = u32::try_from(weight)
+                    .ok()
+                    .and_then(NonZeroU32::new)
+                    .ok_or_else(|| {
+                        self.err(
+                            &here("weight"),
+                            Problem::Zero {
+                                field: format!("api_keys[{i}].weight"),
+                            },
+                        )
+                    })?;
+                Ok(WeightedKey {
+                    key: ApiKey::new(k.key),
+                    weight,
+                })
+            })
+            .collect()
+    }
+}
+
+fn provider(
+    body: UninitializedProvider,
+    p: &ProviderAt<'_, '_>,
+) -> Result<ProviderConfig, ConfigError> {
+    Ok(match body {
+        UninitializedProvider::Mock(m) => {
+            let chars = m.stream_chunk_chars.unwrap_or(DEFAULT_STREAM_CHUNK_CHARS);
+            let stream_chunk_chars =
+                usize::try_from(chars)
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| {
+                        p.err(
+                            &[Seg::Key("stream_chunk_chars")],
+                            Problem::Zero {
+                                field: "stream_chunk_chars".to_owned(),
+                            },
+                        )
+                    })?;
+            ProviderConfig::Mock(MockConfig {
+                reply: m.reply,
+                stream_chunk_chars,
+            })
+        }
+        UninitializedProvider::OpenAi(o) => {
+            let mut headers = http::HeaderMap::new();
+            for (name, value) in o.headers {
+                let bad = |reason: String| {
+                    p.err(
+                        &[Seg::Key("headers"), Seg::Key(&name)],
+                        Problem::BadHeader {
+                            name: name.clone(),
+                            reason,
+                        },
+                    )
+                };
+                let header = http::HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|e| bad(e.to_string()))?;
+                let mut value =
+                    http::HeaderValue::from_str(&value).map_err(|e| bad(e.to_string()))?;
+                // Extra headers often carry credentials (organisation ids, proxy tokens).
+                value.set_sensitive(true);
+                headers.insert(header, value);
+            }
+            ProviderConfig::OpenAi(OpenAiConfig {
+                base_url: p.url(o.base_url, OPENAI_BASE_URL, "base_url")?,
+                api_keys: p.keys(o.api_keys, None)?,
+                headers,
+            })
+        }
+        UninitializedProvider::Anthropic(a) => {
+            let anthropic_version = a
+                .anthropic_version
+                .unwrap_or_else(|| ANTHROPIC_VERSION.to_owned());
+            if anthropic_version.trim().is_empty() {
+                return Err(p.err(
+                    &[Seg::Key("anthropic_version")],
+                    Problem::Empty {
+                        field: "anthropic_version".to_owned(),
+                    },
+                ));
+            }
+            ProviderConfig::Anthropic(AnthropicConfig {
+                base_url: p.url(a.base_url, ANTHROPIC_BASE_URL, "base_url")?,
+                api_keys: p.keys(a.api_keys, Some("anthropic"))?,
+                anthropic_version,
+            })
+        }
+        UninitializedProvider::Gemini(g) => ProviderConfig::Gemini(GeminiConfig {
+            base_url: p.url(g.base_url, GEMINI_BASE_URL, "base_url")?,
+            api_keys: p.keys(g.api_keys, Some("gemini"))?,
+        }),
+        UninitializedProvider::Bedrock(b) => {
+            let region_ok = !b.region.is_empty()
+                && b.region
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !region_ok {
+                return Err(p.err(
+                    &[Seg::Key("region")],
+                    Problem::BadValue {
+                        value: b.region,
+                        reason:
+                            "an AWS region is lowercase letters, digits and '-', such as us-east-1"
+                                .to_owned(),
+                    },
+                ));
+            }
+            let default_endpoint = format!("https://bedrock-runtime.{}.amazonaws.com", b.region);
+            let endpoint = p.url(b.endpoint, &default_endpoint, "endpoint")?;
+            let credentials = match b.api_key {
+                None => BedrockCredentials::AwsDefaultChain,
+                Some(k) if k.trim().is_empty() => {
+                    return Err(p.err(
+                        &[Seg::Key("api_key")],
+                        Problem::Empty {
+                            field: "api_key".to_owned(),
+                        },
+                    ));
+                }
+                Some(k) => BedrockCredentials::ApiKey(ApiKey::new(k)),
+            };
+            ProviderConfig::Bedrock(BedrockConfig {
+                region: b.region,
+                endpoint,
+                credentials,
+            })
+        }
+    })
+}
+
+fn auth(
+    file: UninitializedAuth,
+    overrides: &Overrides,
+    configured: &Configured<'_>,
+    at: &Locator<'_>,
+) -> Result<AuthConfig, ConfigError> {
+    // Keys are checked whatever the mode, so switching `mode` never uncovers a broken key.
+    let keys = virtual_keys(file.keys, configured, at)?;
+    let (mode, origin) = match (&overrides.auth_mode, &file.mode) {
+        (Some(given), _) => (given.value, given.origin.clone()),
+        (None, Some(mode)) => (*mode.get_ref(), at.origin(mode.span())),
+        (None, None) => (AuthModeName::None, at.top()),
+    };
+    match mode {
+        AuthModeName::None => Ok(AuthConfig::None),
+        AuthModeName::SigV4 => {
+            if keys.is_empty() {
+                return Err(ConfigError::Invalid {
+                    origin,
+                    problem: Problem::NoAuthKeys,
+                });
+            }
+            let skew = file.max_skew_seconds.unwrap_or(DEFAULT_MAX_SKEW_SECS);
+            if skew == 0 {
+                let span = at.span_of(&[Seg::Key("auth"), Seg::Key("max_skew_seconds")], 0..0);
+                return Err(at.err(
+                    span,
+                    Problem::Zero {
+                        field: "max_skew_seconds".to_owned(),
+                    },
+                ));
+            }
+            Ok(AuthConfig::SigV4(SigV4Config {
+                max_skew: Duration::from_secs(skew),
+                keys,
+            }))
+        }
+    }
+}
+
+fn virtual_keys(
+    file: Vec<UninitializedKey>,
+    configured: &Configured<'_>,
+    at: &Locator<'_>,
+) -> Result<Vec<VirtualKey>, ConfigError> {
+    let mut names = HashMap::<String, ()>::new();
+    let mut access_keys = HashMap::<String, String>::new();
+    let mut bearers = HashMap::<String, String>::new();
+    let mut out = Vec::with_capacity(file.len());
+    for key in file {
+        let name = non_empty(&key.name, "name", at)?;
+        if names.insert(name.clone(), ()).is_some() {
+            return Err(at.err(key.name.span(), Problem::DuplicateKeyName { name }));
+        }
+        let id = non_empty(&key.access_key_id, "access_key_id", at)?;
+        if let Some(first) = access_keys.insert(id.clone(), name.clone()) {
+            return Err(at.err(
+                key.access_key_id.span(),
+                Problem::DuplicateAccessKey { id, first },
+            ));
+        }
+        // Secrets are not trimmed: a space inside one is the operator's business, only emptiness is checked.
+        if key.secret_access_key.get_ref().is_empty() {
+            return Err(at.err(
+                key.secret_access_key.span(),
+                Problem::Empty {
+                    field: "secret_access_key".to_owned(),
+                },
+            ));
+        }
+        let bearer_token = match &key.bearer_token {
+            None => None,
+            Some(token) if token.get_ref().is_empty() => {
+                return Err(at.err(
+                    token.span(),
+                    Problem::Empty {
+                        field: "bearer_token".to_owned(),
+                    },
+                ));
+            }
+            Some(token) => {
+                if let Some(first) = bearers.insert(token.get_ref().clone(), name.clone()) {
+                    return Err(at.err(token.span(), Problem::DuplicateBearerToken { first }));
+                }
+                Some(BearerToken::new(token.get_ref().clone()))
+            }
+        };
+        let what = format!("key {name:?}");
+        let providers = match &key.providers {
+            None => Allowed::Any,
+            Some(list) => Allowed::Only(
+                list.iter()
+                    .map(|p| configured.check(&what, p, at))
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
+        let models = match &key.models {
+            None => Allowed::Any,
+            Some(list) => {
+                Allowed::Only(list.iter().map(|m| glob(m, at)).collect::<Result<_, _>>()?)
+            }
+        };
+        out.push(VirtualKey {
+            name,
+            access_key_id: AccessKeyId::new(id),
+            secret_access_key: SecretKey::new(key.secret_access_key.into_inner()),
+            bearer_token,
+            providers,
+            models,
+        });
+    }
+    Ok(out)
+}
+
+fn body_limit(
+    value: Option<Spanned<u64>>,
+    default: NonZeroUsize,
+    field: &str,
+    at: &Locator<'_>,
+) -> Result<NonZeroUsize, ConfigError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    usize::try_from(*value.get_ref())
+        .ok()
+        .and_then(NonZeroUsize::new)
+        .ok_or_else(|| {
+            at.err(
+                value.span(),
+                Problem::Zero {
+                    field: format!("max_body_bytes.{field}"),
+                },
+            )
+        })
+}
+
+fn server(
+    file: UninitializedServer,
+    overrides: Overrides,
+    at: &Locator<'_>,
+) -> Result<ServerConfig, ConfigError> {
+    // The file's own value is checked even when overridden: a broken file stays broken.
+    let file_listen = match &file.listen {
+        None => None,
+        Some(v) => Some(v.get_ref().parse::<SocketAddr>().map_err(|_| {
+            at.err(
+                v.span(),
+                Problem::BadListen {
+                    value: v.get_ref().clone(),
+                },
+            )
+        })?),
+    };
+    let listen = match (overrides.listen, file_listen) {
+        (Some(given), _) => given.value,
+        (None, Some(listen)) => listen,
+        (None, None) => SocketAddr::from(DEFAULT_LISTEN),
+    };
+    let defaults = BodyLimits::default();
+    let limits = file.max_body_bytes;
+    let max_body_bytes = BodyLimits {
+        bedrock_runtime: body_limit(
+            limits.bedrock_runtime,
+            defaults.bedrock_runtime,
+            "bedrock_runtime",
+            at,
+        )?,
+        bedrock: body_limit(limits.bedrock, defaults.bedrock, "bedrock", at)?,
+        files_xml: body_limit(limits.files_xml, defaults.files_xml, "files_xml", at)?,
+    };
+    let (file_cert, file_key) = match file.tls {
+        Some(tls) => (Some(tls.cert), Some(tls.key)),
+        None => (None, None),
+    };
+    let tls = match (
+        overrides.tls_cert.or(file_cert),
+        overrides.tls_key.or(file_key),
+    ) {
+        (Some(cert), Some(key)) => Some(TlsConfig { cert, key }),
+        (None, None) => None,
+        (Some(_), None) => return Err(tls_half("--tls-cert", "--tls-key")),
+        (None, Some(_)) => return Err(tls_half("--tls-key", "--tls-cert")),
+    };
+    Ok(ServerConfig {
+        listen,
+        data_dir: overrides
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+        log_format: overrides.log_format.or(file.log_format).unwrap_or_default(),
+        shutdown_grace: Duration::from_secs(
+            file.shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE_SECS),
+        ),
+        max_body_bytes,
+        tls,
+    })
+}
+
+/// Only one half of a certificate pair was given: the file's `[server.tls]` needs both keys, so
+/// the lone half came from a flag.
+fn tls_half(given: &'static str, missing: &'static str) -> ConfigError {
+    ConfigError::Invalid {
+        origin: Origin::Flag(given),
+        problem: Problem::TlsHalf { given, missing },
+    }
+}

@@ -1,0 +1,489 @@
+//! Loading: the embedded default, the example file, every refusal with its position, precedence.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::*;
+use crate::providers::ProviderId;
+
+const EXAMPLE: &str = include_str!("../../quarry.example.toml");
+
+fn env(pairs: &[(&str, &str)]) -> Env {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn load_text(text: &str) -> Result<Config, ConfigError> {
+    load(
+        Source {
+            name: "quarry.toml",
+            text,
+        },
+        &Env::new(),
+        &Flags::default(),
+    )
+}
+
+/// The error message for a refused file.
+fn refused(text: &str) -> String {
+    match load_text(text) {
+        Ok(config) => panic!("accepted: {config:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+const MOCK: &str = "[providers.mock]\ntype = \"mock\"\n";
+
+#[test]
+fn embedded_default_is_the_mock_without_auth() {
+    let config = load(Source::embedded(), &Env::new(), &Flags::default()).unwrap();
+    assert_eq!(config.default_provider, ProviderId::new("mock"));
+    assert_eq!(config.providers.len(), 1);
+    match &config.providers[&ProviderId::new("mock")] {
+        ProviderConfig::Mock(m) => {
+            assert_eq!(m.reply, None);
+            assert_eq!(m.stream_chunk_chars, 8);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(config.auth, AuthConfig::None));
+    assert!(config.routes.is_empty() && config.aliases.is_empty());
+    let server = &config.server;
+    assert_eq!(
+        server.listen,
+        "127.0.0.1:8080".parse::<SocketAddr>().unwrap()
+    );
+    assert_eq!(server.data_dir, PathBuf::from("./quarry-data"));
+    assert_eq!(server.log_format, LogFormat::Pretty);
+    assert_eq!(server.shutdown_grace, Duration::from_secs(30));
+    assert_eq!(
+        server.max_body_bytes.bedrock_runtime.get(),
+        32 * 1024 * 1024
+    );
+    assert_eq!(server.max_body_bytes.bedrock.get(), 1024 * 1024);
+    assert_eq!(server.max_body_bytes.files_xml.get(), 8 * 1024 * 1024);
+    assert_eq!(server.tls, None);
+}
+
+#[test]
+fn an_empty_file_is_the_embedded_default() {
+    let config = load_text("").unwrap();
+    assert_eq!(config.default_provider, ProviderId::new("mock"));
+    assert_eq!(
+        config.providers.keys().collect::<Vec<_>>(),
+        [&ProviderId::new("mock")]
+    );
+}
+
+#[test]
+fn the_example_file_loads() {
+    let config = load(
+        Source {
+            name: "quarry.example.toml",
+            text: EXAMPLE,
+        },
+        &Env::new(),
+        &Flags::default(),
+    )
+    .unwrap();
+    let names: Vec<&str> = config.providers.keys().map(ProviderId::as_str).collect();
+    assert_eq!(names, ["anthropic", "aws", "gemini", "mock", "openai"]);
+    match &config.providers[&ProviderId::new("openai")] {
+        ProviderConfig::OpenAi(o) => {
+            assert_eq!(o.base_url.to_string(), "https://api.openai.com/v1");
+            let weights: Vec<u32> = o.api_keys.iter().map(|k| k.weight.get()).collect();
+            assert_eq!(weights, [3, 1]);
+            assert_eq!(o.api_keys[0].key.expose(), "sk-change-me-1");
+            assert!(o.headers.contains_key("openai-organization"));
+        }
+        other => panic!("{other:?}"),
+    }
+    match &config.providers[&ProviderId::new("aws")] {
+        ProviderConfig::Bedrock(b) => {
+            assert_eq!(b.region, "us-east-1");
+            assert!(matches!(b.credentials, BedrockCredentials::AwsDefaultChain));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(config.routes.len(), 3);
+    assert_eq!(config.routes[0].provider, ProviderId::new("openai"));
+    assert!(
+        config.routes[1]
+            .pattern
+            .is_match("anthropic.claude-3-haiku")
+    );
+    assert_eq!(
+        config.routes[1].upstream_model.as_ref().map(|m| m.as_str()),
+        Some("claude-sonnet-4-5")
+    );
+    let (provider, model) = &config.aliases["fast"];
+    assert_eq!(
+        (provider.as_str(), model.as_str()),
+        ("openai", "gpt-4o-mini")
+    );
+    assert!(matches!(config.auth, AuthConfig::None));
+}
+
+#[test]
+fn the_example_keys_load_in_sigv4_mode() {
+    let config = load(
+        Source {
+            name: "quarry.example.toml",
+            text: EXAMPLE,
+        },
+        &env(&[("QUARRY_AUTH_MODE", "sigv4")]),
+        &Flags::default(),
+    )
+    .unwrap();
+    let AuthConfig::SigV4(sigv4) = &config.auth else {
+        panic!("{:?}", config.auth)
+    };
+    assert_eq!(sigv4.max_skew, Duration::from_secs(900));
+    assert_eq!(sigv4.keys.len(), 2);
+    let ci = &sigv4.keys[0];
+    assert_eq!(ci.name, "ci");
+    assert_eq!(ci.access_key_id.as_str(), "AKIAQUARRYCI0000001");
+    assert!(ci.bearer_token.is_some());
+    assert!(ci.providers.allows(&ProviderId::new("openai")));
+    assert!(!ci.providers.allows(&ProviderId::new("gemini")));
+    assert!(ci.models.allows("gpt-4o"));
+    assert!(!ci.models.allows("gemini-2.0-flash"));
+    let alice = &sigv4.keys[1];
+    assert_eq!(alice.providers, Allowed::Any);
+    assert!(alice.models.allows("anything"));
+    // The verifier knows both keys.
+    let verifier = sigv4.verifier();
+    assert!(verifier.keys.lookup("AKIAQUARRYALICE0001").is_some());
+    assert!(
+        verifier
+            .keys
+            .lookup_bearer("change-me-ci-bearer-token")
+            .is_some()
+    );
+}
+
+#[test]
+fn syntax_errors_name_line_and_column() {
+    assert_eq!(
+        refused("[server]\nlisten = \n"),
+        "quarry.toml:2:10: string values must be quoted, expected literal string"
+    );
+}
+
+#[test]
+fn type_errors_name_the_value() {
+    assert_eq!(
+        refused("[server]\nshutdown_grace = \"soon\"\n"),
+        "quarry.toml:2:18: invalid type: string \"soon\", expected u64"
+    );
+}
+
+#[test]
+fn unknown_keys_are_refused_where_they_are() {
+    assert_eq!(
+        refused("[server]\nlisten = \"127.0.0.1:1\"\nlisen = 1\n"),
+        "quarry.toml:3:1: unknown field `lisen`, expected one of `listen`, `data_dir`, \
+         `log_format`, `shutdown_grace`, `max_body_bytes`, `tls`"
+    );
+    // Inside a provider table, serde only knows the table; the key is found again by name.
+    assert_eq!(
+        refused("[providers.o]\ntype = \"openai\"\nbase_ur = \"https://x\"\n"),
+        "quarry.toml:3:1: unknown field `base_ur`, expected one of `base_url`, `api_keys`, `headers`"
+    );
+    assert_eq!(
+        refused("[providers.o]\ntype = \"cohere\"\n"),
+        "quarry.toml:2:8: unknown variant `cohere`, expected one of `mock`, `openai`, \
+         `anthropic`, `gemini`, `bedrock`"
+    );
+}
+
+#[test]
+fn a_route_to_an_unknown_provider_is_refused() {
+    let text = format!(
+        "{MOCK}\n[providers.openai]\ntype = \"openai\"\n\n[[routes]]\nmodel = \"gpt-*\"\nprovider = \"opneai\"\n"
+    );
+    assert_eq!(
+        refused(&text),
+        "quarry.toml:9:12: route names provider \"opneai\", which is not configured \
+         (configured: mock, openai)"
+    );
+}
+
+#[test]
+fn aliases_and_default_provider_must_name_configured_providers() {
+    assert_eq!(
+        refused(&format!("{MOCK}[aliases]\nfast = \"openai/gpt-4o\"\n")),
+        "quarry.toml:4:8: alias \"fast\" names provider \"openai\", which is not configured \
+         (configured: mock)"
+    );
+    assert_eq!(
+        refused(&format!("{MOCK}[aliases]\nfast = \"gpt-4o\"\n")),
+        "quarry.toml:4:8: alias \"fast\" must name \"<provider>/<model>\", not \"gpt-4o\""
+    );
+    assert_eq!(
+        refused(&format!("default_provider = \"gpt\"\n{MOCK}")),
+        "quarry.toml:1:20: default_provider names provider \"gpt\", which is not configured \
+         (configured: mock)"
+    );
+}
+
+#[test]
+fn several_providers_without_mock_need_a_default() {
+    assert_eq!(
+        refused("[providers.a]\ntype = \"mock\"\n[providers.b]\ntype = \"mock\"\n"),
+        "quarry.toml:1:1: default_provider must be set: several providers are configured (a, b) \
+         and none is called \"mock\""
+    );
+    let one = load_text("[providers.only]\ntype = \"mock\"\n").unwrap();
+    assert_eq!(one.default_provider.as_str(), "only");
+}
+
+#[test]
+fn bad_globs_are_refused() {
+    assert_eq!(
+        refused(&format!(
+            "{MOCK}[[routes]]\nmodel = \"gpt-[\"\nprovider = \"mock\"\n"
+        )),
+        "quarry.toml:4:9: \"gpt-[\" is not a valid glob: unclosed character class; missing ']'"
+    );
+}
+
+#[test]
+fn bad_urls_are_refused() {
+    assert_eq!(
+        refused("[providers.o]\ntype = \"openai\"\nbase_url = \"ftp://example.com\"\n"),
+        "quarry.toml:3:12: \"ftp://example.com\" is not a valid URL: scheme \"ftp\" is not http or https"
+    );
+    assert_eq!(
+        refused(
+            "[providers.b]\ntype = \"bedrock\"\nregion = \"us-east-1\"\nendpoint = \"bedrock.local\"\n"
+        ),
+        "quarry.toml:4:12: \"bedrock.local\" is not a valid URL: it is not absolute (expected http:// or https://)"
+    );
+}
+
+#[test]
+fn zero_weights_and_empty_keys_are_refused() {
+    assert_eq!(
+        refused(
+            "[providers.o]\ntype = \"openai\"\napi_keys = [{ key = \"a\" }, { key = \"b\", weight = 0 }]\n"
+        ),
+        "quarry.toml:3:50: api_keys[1].weight must be greater than 0"
+    );
+    assert_eq!(
+        refused("[providers.a]\ntype = \"anthropic\"\napi_keys = [{ key = \"\" }]\n"),
+        "quarry.toml:3:21: api_keys[0].key must not be empty"
+    );
+    assert_eq!(
+        refused("[providers.g]\ntype = \"gemini\"\n"),
+        "quarry.toml:1:1: provider \"g\" of type gemini needs at least one api_keys entry"
+    );
+}
+
+const KEY: &str =
+    "[[auth.keys]]\nname = \"a\"\naccess_key_id = \"AKID1\"\nsecret_access_key = \"s1\"\n";
+
+#[test]
+fn sigv4_without_keys_is_refused() {
+    assert_eq!(
+        refused("[auth]\nmode = \"sigv4\"\n"),
+        "quarry.toml:2:8: auth mode \"sigv4\" needs at least one [[auth.keys]] entry"
+    );
+    let from_env = load(
+        Source::embedded(),
+        &env(&[("QUARRY_AUTH_MODE", "sigv4")]),
+        &Flags::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        from_env.to_string(),
+        "$QUARRY_AUTH_MODE: auth mode \"sigv4\" needs at least one [[auth.keys]] entry"
+    );
+    let with_key = load_text(&format!("[auth]\nmode = \"sigv4\"\n{KEY}")).unwrap();
+    assert!(matches!(with_key.auth, AuthConfig::SigV4(_)));
+}
+
+#[test]
+fn duplicate_access_key_ids_are_refused() {
+    let second =
+        "[[auth.keys]]\nname = \"b\"\naccess_key_id = \"AKID1\"\nsecret_access_key = \"s2\"\n";
+    assert_eq!(
+        refused(&format!("{KEY}{second}")),
+        "quarry.toml:7:17: access key id \"AKID1\" is already used by key \"a\""
+    );
+}
+
+#[test]
+fn keys_must_name_configured_providers_and_valid_globs() {
+    assert_eq!(
+        refused(&format!("{KEY}providers = [\"mock\", \"openai\"]\n")),
+        "quarry.toml:5:22: key \"a\" names provider \"openai\", which is not configured \
+         (configured: mock)"
+    );
+    assert_eq!(
+        refused(&format!("{KEY}models = [\"{{gpt\"]\n")),
+        "quarry.toml:5:11: \"{gpt\" is not a valid glob: unclosed alternate group; missing '}' \
+         (maybe escape '{' with '[{]'?)"
+    );
+    assert_eq!(
+        refused(&KEY.replace("\"s1\"", "\"\"")),
+        "quarry.toml:4:21: secret_access_key must not be empty"
+    );
+}
+
+#[test]
+fn bad_listen_addresses_are_refused() {
+    assert_eq!(
+        refused("[server]\nlisten = \"localhost\"\n"),
+        "quarry.toml:2:10: \"localhost\" is not a socket address (expected IP:port, such as 127.0.0.1:8080)"
+    );
+    assert_eq!(
+        refused("[server.max_body_bytes]\nbedrock = 0\n"),
+        "quarry.toml:2:11: max_body_bytes.bedrock must be greater than 0"
+    );
+}
+
+#[test]
+fn environment_overrides_the_file_and_flags_override_both() {
+    let text = format!(
+        "default_provider = \"mock\"\n{MOCK}[providers.other]\ntype = \"mock\"\n\
+         [server]\nlisten = \"127.0.0.1:1000\"\ndata_dir = \"file-dir\"\nlog_format = \"pretty\"\n"
+    );
+    let source = Source {
+        name: "quarry.toml",
+        text: &text,
+    };
+    let file_only = load(source, &Env::new(), &Flags::default()).unwrap();
+    assert_eq!(file_only.server.listen.port(), 1000);
+    assert_eq!(file_only.default_provider.as_str(), "mock");
+
+    let vars = env(&[
+        ("QUARRY_LISTEN", "127.0.0.1:2000"),
+        ("QUARRY_DATA_DIR", "env-dir"),
+        ("QUARRY_LOG_FORMAT", "json"),
+        ("QUARRY_DEFAULT_PROVIDER", "other"),
+        // Not one of ours: ignored.
+        ("QUARRY_SOMETHING_ELSE", "x"),
+    ]);
+    let from_env = load(source, &vars, &Flags::default()).unwrap();
+    assert_eq!(from_env.server.listen.port(), 2000);
+    assert_eq!(from_env.server.data_dir, PathBuf::from("env-dir"));
+    assert_eq!(from_env.server.log_format, LogFormat::Json);
+    assert_eq!(from_env.default_provider.as_str(), "other");
+
+    let flags = Flags {
+        listen: Some("127.0.0.1:3000".parse().unwrap()),
+        data_dir: Some(PathBuf::from("flag-dir")),
+        log_format: Some(LogFormat::Pretty),
+        tls_cert: Some(PathBuf::from("cert.pem")),
+        tls_key: Some(PathBuf::from("key.pem")),
+    };
+    let from_flags = load(source, &vars, &flags).unwrap();
+    assert_eq!(from_flags.server.listen.port(), 3000);
+    assert_eq!(from_flags.server.data_dir, PathBuf::from("flag-dir"));
+    assert_eq!(from_flags.server.log_format, LogFormat::Pretty);
+    assert_eq!(
+        from_flags.server.tls,
+        Some(TlsConfig {
+            cert: PathBuf::from("cert.pem"),
+            key: PathBuf::from("key.pem"),
+        })
+    );
+    // Flags have no default-provider switch: the environment's still holds.
+    assert_eq!(from_flags.default_provider.as_str(), "other");
+}
+
+#[test]
+fn empty_environment_variables_count_as_unset() {
+    let config = load(
+        Source::embedded(),
+        &env(&[("QUARRY_LISTEN", ""), ("QUARRY_AUTH_MODE", "")]),
+        &Flags::default(),
+    )
+    .unwrap();
+    assert_eq!(config.server.listen.port(), 8080);
+}
+
+#[test]
+fn bad_overrides_name_their_source() {
+    let err = |vars: &[(&str, &str)], flags: &Flags| {
+        load(Source::embedded(), &env(vars), flags)
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        err(&[("QUARRY_LISTEN", "nowhere")], &Flags::default()),
+        "$QUARRY_LISTEN: \"nowhere\" is not a socket address (expected IP:port, such as 127.0.0.1:8080)"
+    );
+    assert_eq!(
+        err(&[("QUARRY_LOG_FORMAT", "xml")], &Flags::default()),
+        "$QUARRY_LOG_FORMAT: \"xml\" is not a valid value: unknown log format \"xml\" \
+         (expected \"pretty\" or \"json\")"
+    );
+    assert_eq!(
+        err(&[("QUARRY_DEFAULT_PROVIDER", "openai")], &Flags::default()),
+        "$QUARRY_DEFAULT_PROVIDER: default_provider names provider \"openai\", which is not \
+         configured (configured: mock)"
+    );
+    let half = Flags {
+        tls_key: Some(PathBuf::from("key.pem")),
+        ..Flags::default()
+    };
+    assert_eq!(
+        err(&[], &half),
+        "--tls-key: given without --tls-cert; a TLS certificate and key go together"
+    );
+}
+
+#[test]
+fn secrets_never_show_in_debug() {
+    let config = load(
+        Source {
+            name: "quarry.example.toml",
+            text: EXAMPLE,
+        },
+        &env(&[("QUARRY_AUTH_MODE", "sigv4")]),
+        &Flags::default(),
+    )
+    .unwrap();
+    let debug = format!("{config:?}");
+    for secret in [
+        "change-me-ci-secret",
+        "change-me-alice-secret",
+        "change-me-ci-bearer-token",
+        "sk-change-me-1",
+        "sk-ant-change-me",
+        "gemini-change-me",
+        "org-change-me",
+    ] {
+        assert!(!debug.contains(secret), "{secret} leaked into {debug}");
+    }
+    assert!(
+        debug.contains("AKIAQUARRYCI0000001"),
+        "access key ids are public"
+    );
+    let key = format!("{:?}", ApiKey::new("sk-live"));
+    assert_eq!(key, "ApiKey(<redacted>)");
+}
+
+#[test]
+fn errors_carry_structured_origin_and_problem() {
+    let e = load_text("[providers.mock]\ntype = \"mock\"\nstream_chunk_chars = 0\n").unwrap_err();
+    assert_eq!(
+        e.origin(),
+        Some(&Origin::File {
+            path: "quarry.toml".to_owned(),
+            line: 3,
+            column: 22,
+        })
+    );
+    assert_eq!(
+        e.problem(),
+        Some(&Problem::Zero {
+            field: "stream_chunk_chars".to_owned()
+        })
+    );
+}
