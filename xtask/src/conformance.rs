@@ -85,31 +85,34 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
             .current_dir(root),
         "cargo build",
     )?;
-    let port = free_port()?;
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let data = root.join("target/conformance-data");
     std::fs::create_dir_all(&data)?;
-    println!("==> quarry serve --listen {addr}");
-    let child = Command::new(root.join("target/debug/quarry"))
-        .args(["serve", "--listen", &addr.to_string()])
-        .current_dir(&data)
-        .spawn()
-        .context("starting target/debug/quarry")?;
-    let mut server = Server(child);
-    wait_until_listening(addr, &mut server)?;
+    // The seeds run against the embedded defaults; the SigV4 tests against a second gateway.
+    let (open, mut open_server) = start(root, &data, None)?;
+    let sigv4_config = root.join("conformance/python/sigv4.toml");
+    let (signed, mut signed_server) = start(root, &data, Some(&sigv4_config))?;
+    wait_until_listening(open, &mut open_server)?;
+    wait_until_listening(signed, &mut signed_server)?;
     println!("==> pytest conformance/python");
     status(
         Command::new(&python)
-            .args([
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "conformance/python",
-            ])
-            .env("QUARRY_URL", format!("http://{addr}"))
+            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "conformance/python"])
+            .env("QUARRY_URL", format!("http://{open}"))
+            .env("QUARRY_SIGV4_URL", format!("http://{signed}"))
             .current_dir(root),
         "pytest conformance/python",
     )
+}
+
+/// Starts `target/debug/quarry` on a free port, optionally with a config file.
+fn start(root: &Path, data: &Path, config: Option<&Path>) -> anyhow::Result<(SocketAddr, Server)> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+    println!("==> quarry serve --listen {addr}{}", config.map(|c| format!(" --config {}", c.display())).unwrap_or_default());
+    let mut cmd = Command::new(root.join("target/debug/quarry"));
+    cmd.args(["serve", "--listen", &addr.to_string()]).current_dir(data);
+    if let Some(config) = config {
+        cmd.arg("--config").arg(config);
+    }
+    let child = cmd.spawn().context("starting target/debug/quarry")?;
+    Ok((addr, Server(child)))
 }
