@@ -138,3 +138,64 @@ def test_tool_round_trip(runtime):
     second = runtime.converse(modelId="m", messages=messages, toolConfig=tools)
     assert second["stopReason"] == "end_turn"
     assert "18" in second["output"]["message"]["content"][0]["text"]
+
+
+def test_invoke_model_mistral(runtime):
+    mistral_invoke_response = runtime.invoke_model(
+        modelId="mistral.mistral-large-2407",
+        contentType="application/json",
+        accept="application/json",
+        body=json.dumps({"prompt": "Say hello from Mistral using Invoke API.", "max_tokens": 50, "temperature": 0.7}),
+    )
+    result = json.loads(mistral_invoke_response["body"].read())
+    assert mistral_invoke_response["contentType"] == "application/json"
+    assert result["outputs"][0]["text"] == "Say hello from Mistral using Invoke API."
+    assert result["outputs"][0]["stop_reason"] == "stop"
+
+
+def test_invoke_model_with_response_stream_claude(runtime, capsys):
+    body = json.dumps(
+        {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 1024,
+            "messages": [{"role": "user", "content": "Write a haiku about coding."}],
+        }
+    )
+    response = runtime.invoke_model_with_response_stream(
+        modelId="anthropic.claude-3-haiku-20240307-v1:0", body=body, contentType="application/json", accept="application/json"
+    )
+    print("Response:")
+    types = []
+    for event in response.get("body"):
+        if "chunk" in event:
+            chunk = event["chunk"]
+            if "bytes" in chunk:
+                result = json.loads(chunk["bytes"].decode("utf-8"))
+                types.append(result["type"])
+                if "delta" in result and "text" in result["delta"]:
+                    print(result["delta"]["text"], end="", flush=True)
+                elif "completion" in result:
+                    print(result["completion"], end="", flush=True)
+    assert capsys.readouterr().out == "Response:\nWrite a haiku about coding."
+    assert types[0] == "message_start" and types[-1] == "message_stop"
+    assert "content_block_stop" in types and "message_delta" in types
+
+
+def test_invoke_model_claude_messages(runtime):
+    response = runtime.invoke_model(
+        modelId="anthropic.claude-3-haiku-20240307-v1:0",
+        body=json.dumps(
+            {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 64, "messages": [{"role": "user", "content": "Hi Claude"}]}
+        ),
+    )
+    result = json.loads(response["body"].read())
+    assert result["type"] == "message" and result["role"] == "assistant"
+    assert result["content"] == [{"type": "text", "text": "Hi Claude"}]
+    assert result["stop_reason"] == "end_turn"
+    assert result["usage"]["input_tokens"] == 2
+
+
+def test_invoke_model_bad_body_is_a_validation_error(runtime):
+    with pytest.raises(runtime.exceptions.ValidationException) as err:
+        runtime.invoke_model(modelId="anthropic.claude-3-haiku-20240307-v1:0", body=b"{not json")
+    assert "Malformed input request" in str(err.value)

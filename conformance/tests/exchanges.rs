@@ -278,7 +278,8 @@ fn decode_frames(mut buf: &[u8]) -> Result<Vec<Frame>, String> {
     Ok(frames)
 }
 
-/// Replaces every `latencyMs` with a placeholder, after checking it is a non-negative integer.
+/// Replaces every `latencyMs` and every Anthropic message id (fresh per response, as Bedrock's are)
+/// with a placeholder, after checking their form.
 fn scrub(value: &mut Value) {
     match value {
         Value::Object(map) => {
@@ -286,6 +287,13 @@ fn scrub(value: &mut Value) {
                 if k == "latencyMs" {
                     assert!(v.as_u64().is_some(), "latencyMs is not a count: {v}");
                     *v = json!("<latency-ms>");
+                } else if k == "id" && v.as_str().is_some_and(|id| id.starts_with("msg_bdrk_")) {
+                    assert!(
+                        v.as_str()
+                            .is_some_and(|id| id.len() > "msg_bdrk_".len() + 8),
+                        "short id: {v}"
+                    );
+                    *v = json!("<msg_bdrk_id>");
                 } else {
                     scrub(v);
                 }

@@ -1,6 +1,7 @@
 //! Bedrock Runtime served over the providers: the generated `BedrockRuntime` trait implemented.
 
 mod errors;
+mod invoke;
 pub mod routing;
 
 use std::sync::Arc;
@@ -12,6 +13,11 @@ use quarry_bedrock_runtime::operation::{
     converse::{ConverseError, ConverseInput, ConverseOutput},
     converse_stream::{ConverseStreamError, ConverseStreamInput, ConverseStreamOutput},
     count_tokens::{CountTokensError, CountTokensInput, CountTokensOutput},
+    invoke_model::{InvokeModelError, InvokeModelInput, InvokeModelOutput},
+    invoke_model_with_response_stream::{
+        InvokeModelWithResponseStreamError, InvokeModelWithResponseStreamInput,
+        InvokeModelWithResponseStreamOutput,
+    },
 };
 use quarry_bedrock_runtime::types::{ConverseStreamOutputError, CountTokensInput as TokensRequest};
 
@@ -33,6 +39,37 @@ impl Runtime {
         Self {
             routes: Arc::new(routes),
         }
+    }
+
+    /// Routes an InvokeModel body: the family codec turns it into a Converse call.
+    fn invoke_call(
+        &self,
+        model_id: &str,
+        content_type: Option<&str>,
+        body: Option<&aws_smithy_types::Blob>,
+    ) -> Result<
+        (
+            Arc<dyn crate::providers::Provider>,
+            ConverseCall,
+            crate::families::Dialect,
+        ),
+        ProviderError,
+    > {
+        invoke::check_content_type(content_type)?;
+        let headers = CallContext::current().headers;
+        let (provider, model) = self.routes.select(model_id, &headers)?;
+        let body = body.map(aws_smithy_types::Blob::as_ref).unwrap_or_default();
+        let invocation = crate::families::parse_invoke_request(model.as_str(), body)?;
+        let request = invocation.parts.into_converse_input(model_id);
+        Ok((
+            provider,
+            ConverseCall {
+                model,
+                request,
+                headers,
+            },
+            invocation.dialect,
+        ))
     }
 
     /// Routes a Converse request and builds the provider's call.
@@ -137,10 +174,23 @@ impl BedrockRuntime for Runtime {
                 .set_additional_model_request_fields(c.additional_model_request_fields)
                 .build()
                 .map_err(|e| wire::<CountTokensError>(ProviderError::validation(e.to_string())))?,
-            TokensRequest::InvokeModel(_) => {
-                return Err(wire::<CountTokensError>(ProviderError::validation(
-                    "CountTokens with an InvokeModel body is not supported yet; send the Converse form",
-                )));
+            TokensRequest::InvokeModel(body) => {
+                let (provider, call, _) = self
+                    .invoke_call(&input.model_id, None, Some(&body.body))
+                    .map_err(wire::<CountTokensError>)?;
+                let tokens = provider
+                    .count_tokens(call)
+                    .await
+                    .map_err(wire::<CountTokensError>)?;
+                return CountTokensOutput::builder()
+                    .input_tokens(tokens)
+                    .build()
+                    .map_err(|e| {
+                        wire::<CountTokensError>(ProviderError::new(
+                            crate::providers::ErrorKind::InternalServer,
+                            e.to_string(),
+                        ))
+                    });
             }
         };
         let (provider, call) = self.call(request).map_err(wire::<CountTokensError>)?;
@@ -153,6 +203,67 @@ impl BedrockRuntime for Runtime {
             .build()
             .map_err(|e| {
                 wire::<CountTokensError>(ProviderError::new(
+                    crate::providers::ErrorKind::InternalServer,
+                    e.to_string(),
+                ))
+            })
+    }
+
+    async fn invoke_model(
+        &self,
+        input: InvokeModelInput,
+    ) -> Result<InvokeModelOutput, InvokeModelError> {
+        let (provider, call, dialect) = self
+            .invoke_call(
+                &input.model_id,
+                input.content_type.as_deref(),
+                input.body.as_ref(),
+            )
+            .map_err(wire::<InvokeModelError>)?;
+        let context = crate::families::ResponseContext::new(call.model.as_str());
+        let out = provider
+            .converse(call)
+            .await
+            .map_err(wire::<InvokeModelError>)?;
+        InvokeModelOutput::builder()
+            .body(aws_smithy_types::Blob::new(
+                dialect.render_response(&out, &context),
+            ))
+            .content_type(invoke::JSON)
+            .build()
+            .map_err(|e| {
+                wire::<InvokeModelError>(ProviderError::new(
+                    crate::providers::ErrorKind::InternalServer,
+                    e.to_string(),
+                ))
+            })
+    }
+
+    async fn invoke_model_with_response_stream(
+        &self,
+        input: InvokeModelWithResponseStreamInput,
+    ) -> Result<InvokeModelWithResponseStreamOutput, InvokeModelWithResponseStreamError> {
+        let (provider, call, dialect) = self
+            .invoke_call(
+                &input.model_id,
+                input.content_type.as_deref(),
+                input.body.as_ref(),
+            )
+            .map_err(wire::<InvokeModelWithResponseStreamError>)?;
+        let encoder =
+            dialect.stream_encoder(crate::families::ResponseContext::new(call.model.as_str()));
+        let events = provider
+            .converse_stream(call)
+            .await
+            .map_err(wire::<InvokeModelWithResponseStreamError>)?;
+        InvokeModelWithResponseStreamOutput::builder()
+            .body(aws_smithy_http::event_stream::EventStreamSender::from(
+                invoke::FamilyChunks::new(events, encoder),
+            ))
+            .content_type(invoke::JSON)
+            .build()
+            .map_err(|e| {
+                wire::<InvokeModelWithResponseStreamError>(ProviderError::new(
                     crate::providers::ErrorKind::InternalServer,
                     e.to_string(),
                 ))
