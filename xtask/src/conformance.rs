@@ -96,7 +96,14 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     println!("==> pytest conformance/python");
     status(
         Command::new(&python)
-            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "conformance/python"])
+            .args([
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "conformance/python",
+            ])
             .env("QUARRY_URL", format!("http://{open}"))
             .env("QUARRY_SIGV4_URL", format!("http://{signed}"))
             .current_dir(root),
@@ -104,15 +111,27 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     )
 }
 
-/// Starts `target/debug/quarry` on a free port, optionally with a config file.
+/// Where cargo puts build output: `CARGO_TARGET_DIR` when set, else `target/`.
+fn target_dir(root: &Path) -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), std::path::PathBuf::from)
+}
+
+/// Starts the built `quarry` on a free port, optionally with a config file.
 fn start(root: &Path, data: &Path, config: Option<&Path>) -> anyhow::Result<(SocketAddr, Server)> {
     let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-    println!("==> quarry serve --listen {addr}{}", config.map(|c| format!(" --config {}", c.display())).unwrap_or_default());
-    let mut cmd = Command::new(root.join("target/debug/quarry"));
-    cmd.args(["serve", "--listen", &addr.to_string()]).current_dir(data);
+    println!(
+        "==> quarry serve --listen {addr}{}",
+        config
+            .map(|c| format!(" --config {}", c.display()))
+            .unwrap_or_default()
+    );
+    let mut cmd = Command::new(target_dir(root).join("debug/quarry"));
+    cmd.args(["serve", "--listen", &addr.to_string()])
+        .current_dir(data);
     if let Some(config) = config {
         cmd.arg("--config").arg(config);
     }
-    let child = cmd.spawn().context("starting target/debug/quarry")?;
+    let child = cmd.spawn().context("starting the built quarry binary")?;
     Ok((addr, Server(child)))
 }
