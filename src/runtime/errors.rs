@@ -95,3 +95,14 @@ where
 {
     Wire::<T>::from(err).0
 }
+
+/// A failure of the gateway itself (a builder refusing what it was given), as an operation error.
+pub fn internal<T>(err: impl std::fmt::Display) -> T
+where
+    Wire<T>: From<ProviderError>,
+{
+    wire(ProviderError::new(
+        ErrorKind::InternalServer,
+        err.to_string(),
+    ))
+}

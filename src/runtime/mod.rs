@@ -21,7 +21,7 @@ use quarry_bedrock_runtime::operation::{
 };
 use quarry_bedrock_runtime::types::{ConverseStreamOutputError, CountTokensInput as TokensRequest};
 
-use self::errors::wire;
+use self::errors::{internal, wire};
 use self::routing::Routes;
 use crate::context::CallContext;
 use crate::providers::{ConverseCall, ProviderError};
@@ -153,12 +153,7 @@ impl BedrockRuntime for Runtime {
                 events,
             ))
             .build()
-            .map_err(|e| {
-                wire::<ConverseStreamError>(ProviderError::new(
-                    crate::providers::ErrorKind::InternalServer,
-                    e.to_string(),
-                ))
-            })
+            .map_err(internal::<ConverseStreamError>)
     }
 
     async fn count_tokens(
@@ -185,12 +180,7 @@ impl BedrockRuntime for Runtime {
                 return CountTokensOutput::builder()
                     .input_tokens(tokens)
                     .build()
-                    .map_err(|e| {
-                        wire::<CountTokensError>(ProviderError::new(
-                            crate::providers::ErrorKind::InternalServer,
-                            e.to_string(),
-                        ))
-                    });
+                    .map_err(internal::<CountTokensError>);
             }
         };
         let (provider, call) = self.call(request).map_err(wire::<CountTokensError>)?;
@@ -201,12 +191,7 @@ impl BedrockRuntime for Runtime {
         CountTokensOutput::builder()
             .input_tokens(tokens)
             .build()
-            .map_err(|e| {
-                wire::<CountTokensError>(ProviderError::new(
-                    crate::providers::ErrorKind::InternalServer,
-                    e.to_string(),
-                ))
-            })
+            .map_err(internal::<CountTokensError>)
     }
 
     async fn invoke_model(
@@ -231,12 +216,7 @@ impl BedrockRuntime for Runtime {
             ))
             .content_type(invoke::JSON)
             .build()
-            .map_err(|e| {
-                wire::<InvokeModelError>(ProviderError::new(
-                    crate::providers::ErrorKind::InternalServer,
-                    e.to_string(),
-                ))
-            })
+            .map_err(internal::<InvokeModelError>)
     }
 
     async fn invoke_model_with_response_stream(
@@ -262,12 +242,7 @@ impl BedrockRuntime for Runtime {
             ))
             .content_type(invoke::JSON)
             .build()
-            .map_err(|e| {
-                wire::<InvokeModelWithResponseStreamError>(ProviderError::new(
-                    crate::providers::ErrorKind::InternalServer,
-                    e.to_string(),
-                ))
-            })
+            .map_err(internal::<InvokeModelWithResponseStreamError>)
     }
 
     async fn apply_guardrail(
