@@ -14,6 +14,8 @@ tokio::task_local! {
 pub struct CallContext {
     pub request_id: String,
     pub headers: http::HeaderMap,
+    /// The gateway-issued key the request was signed with (`sigv4` mode only).
+    pub identity: Option<crate::auth::Identity>,
 }
 
 impl CallContext {

@@ -23,7 +23,7 @@ use quarry_codegen_runtime::request::{RequestContext, S3Request, S3RequestLayer,
 use quarry_codegen_runtime::routes::matches_any;
 use tower::{Layer as _, Service, ServiceExt as _};
 
-use crate::auth::{AuthMode, BEDROCK_SERVICES, S3_SERVICES, Verifier};
+use crate::auth::{AuthMode, BEDROCK_SERVICES, Identity, S3_SERVICES, Verifier};
 use crate::context::CallContext;
 
 /// Where Bedrock is served besides `/`.
@@ -181,11 +181,11 @@ async fn authenticate(
     verifier: &Verifier,
     target: Target,
     req: http::Request<Body>,
-) -> Result<http::Request<Body>, http::Response<BoxBody>> {
+) -> Result<(http::Request<Body>, Identity), http::Response<BoxBody>> {
     let (parts, body) = req.into_parts();
     if target == Target::Files {
         return match verifier.verify(&parts, None, S3_SERVICES) {
-            Ok(_) => Ok(http::Request::from_parts(parts, body)),
+            Ok(identity) => Ok((http::Request::from_parts(parts, body), identity)),
             Err(e) => Err(s3_error_response(
                 e.s3_status(),
                 e.s3_code(),
@@ -206,9 +206,9 @@ async fn authenticate(
         }
     };
     match verifier.verify(&parts, Some(&bytes), BEDROCK_SERVICES) {
-        Ok(_) => {
+        Ok(identity) => {
             let body = aws_smithy_http_server::body::boxed_sync(http_body_util::Full::new(bytes));
-            Ok(http::Request::from_parts(parts, body))
+            Ok((http::Request::from_parts(parts, body), identity))
         }
         Err(e) => Err(bedrock_error_response(
             e.status(),
@@ -239,9 +239,10 @@ where
             host_id: id.clone(),
             ..Default::default()
         };
-        let call = CallContext {
+        let mut call = CallContext {
             request_id: id.clone(),
             headers: req.headers().clone(),
+            identity: None,
         };
         let req = req.map(aws_smithy_http_server::body::boxed_sync);
         let this = self.clone();
@@ -249,7 +250,10 @@ where
             let req = match &this.auth {
                 AuthMode::None => req,
                 AuthMode::SigV4(verifier) => match authenticate(verifier, target, req).await {
-                    Ok(req) => req,
+                    Ok((req, identity)) => {
+                        call.identity = Some(identity);
+                        req
+                    }
                     Err(mut refused) => {
                         stamp_request_id(&mut refused, &id, target);
                         return Ok(refused);
@@ -257,15 +261,19 @@ where
                 },
             };
             let req = with_path(req, &path);
-            let mut response = match target {
-                Target::Runtime => this.runtime.oneshot(req).await?,
-                Target::Control => this.control.oneshot(req).await?,
-                Target::Files => this.files.oneshot(req).await?,
+            // Handlers see the headers and the authenticated key through the call context.
+            let routed = async move {
+                match target {
+                    Target::Runtime => this.runtime.oneshot(req).await,
+                    Target::Control => this.control.oneshot(req).await,
+                    Target::Files => this.files.oneshot(req).await,
+                }
             };
+            let mut response = crate::context::scope(call, routed).await?;
             stamp_request_id(&mut response, &id, target);
             Ok(response)
         };
-        Box::pin(crate::context::scope(call, scope(envelope, serve)))
+        Box::pin(scope(envelope, serve))
     }
 }
 

@@ -17,6 +17,8 @@ use quarry::stubs::NotImplementedYet;
 
 const KEY_ID: &str = "QUARRYKEY0001";
 const SECRET: &str = "gateway-issued-secret";
+/// A key that may call `anthropic.*` models only.
+const LIMITED_KEY_ID: &str = "QUARRYKEY0002";
 
 async fn gateway() -> SocketAddr {
     let mut keys = KeyStore::new();
@@ -24,6 +26,18 @@ async fn gateway() -> SocketAddr {
         access_key_id: AccessKeyId::new(KEY_ID),
         secret: SecretKey::new(SECRET),
         identity: Identity::new("team-a"),
+    });
+    let mut limited = Identity::new("team-b");
+    limited.models = Some(
+        globset::GlobSet::builder()
+            .add(globset::Glob::new("anthropic.*").unwrap())
+            .build()
+            .unwrap(),
+    );
+    keys.insert(Credential {
+        access_key_id: AccessKeyId::new(LIMITED_KEY_ID),
+        secret: SecretKey::new(SECRET),
+        identity: limited,
     });
     let verifier = Verifier {
         keys,
@@ -200,5 +214,33 @@ async fn s3_requests_are_verified_too() {
     assert!(
         body.contains("<Code>SignatureDoesNotMatch</Code>"),
         "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_key_reaches_only_the_models_it_was_given() {
+    let addr = gateway().await;
+    let client = runtime(addr, LIMITED_KEY_ID, SECRET);
+    let ok = client
+        .converse()
+        .model_id("anthropic.claude-3-haiku-20240307-v1:0")
+        .messages(hello())
+        .send()
+        .await;
+    assert!(ok.is_ok(), "{ok:?}");
+    let err = client
+        .converse()
+        .model_id("mistral.mistral-large-2407")
+        .messages(hello())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 403);
+    let e = err.into_service_error();
+    assert!(e.is_access_denied_exception(), "{e:?}");
+    assert!(
+        aws_sdk_bedrockruntime::error::ProvideErrorMetadata::message(&e)
+            .unwrap()
+            .contains("key 'team-b' may not use model 'mistral.mistral-large-2407'")
     );
 }

@@ -66,21 +66,43 @@ impl fmt::Debug for BearerToken {
     }
 }
 
-/// Who a request was authenticated as: the gateway-issued key it was signed with.
-///
-/// Later work attaches what the key may use (allowed providers and models) here, so every
-/// authenticated request carries its permissions alongside its name.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Who a request was authenticated as: the gateway-issued key it was signed with, and what that
+/// key may use.
+#[derive(Clone, Debug)]
 pub struct Identity {
     /// The gateway-issued key's configured name (not its secret): safe to log and to meter by.
     pub key_name: String,
+    /// The providers the key may reach; `None` for all.
+    pub providers: Option<Vec<String>>,
+    /// The model ids (as clients send them) the key may call; `None` for all.
+    pub models: Option<globset::GlobSet>,
 }
 
+/// Keys are identified by name; their allowances come with the name from config.
+impl PartialEq for Identity {
+    fn eq(&self, other: &Self) -> bool {
+        self.key_name == other.key_name
+    }
+}
+
+impl Eq for Identity {}
+
 impl Identity {
+    /// A key that may use every provider and model.
     pub fn new(key_name: impl Into<String>) -> Self {
         Self {
             key_name: key_name.into(),
+            providers: None,
+            models: None,
         }
+    }
+
+    /// Whether this key may send `model_id` (as the client sent it) to `provider`.
+    pub fn allows(&self, provider: &str, model_id: &str) -> bool {
+        self.providers
+            .as_ref()
+            .is_none_or(|p| p.iter().any(|p| p == provider))
+            && self.models.as_ref().is_none_or(|m| m.is_match(model_id))
     }
 }
 

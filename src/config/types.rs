@@ -195,7 +195,19 @@ impl SigV4Config {
     pub fn verifier(&self) -> Verifier {
         let mut keys = KeyStore::new();
         for key in &self.keys {
-            let identity = Identity::new(key.name.clone());
+            let mut identity = Identity::new(key.name.clone());
+            if let Allowed::Only(providers) = &key.providers {
+                identity.providers =
+                    Some(providers.iter().map(|p| p.as_str().to_owned()).collect());
+            }
+            if let Allowed::Only(globs) = &key.models {
+                let mut set = globset::GlobSetBuilder::new();
+                for g in globs {
+                    set.add(g.glob().clone());
+                }
+                // Every glob compiled once already, when the config was loaded.
+                identity.models = Some(set.build().unwrap_or_else(|_| globset::GlobSet::empty()));
+            }
             keys.insert(Credential {
                 access_key_id: key.access_key_id.clone(),
                 secret: key.secret_access_key.clone(),

@@ -56,8 +56,10 @@ impl Runtime {
         ProviderError,
     > {
         invoke::check_content_type(content_type)?;
-        let headers = CallContext::current().headers;
+        let context = CallContext::current();
+        let headers = context.headers;
         let (provider, model) = self.routes.select(model_id, &headers)?;
+        check_allowed(context.identity.as_ref(), provider.id().as_str(), model_id)?;
         let body = body.map(aws_smithy_types::Blob::as_ref).unwrap_or_default();
         let invocation = crate::families::parse_invoke_request(model.as_str(), body)?;
         let request = invocation.parts.into_converse_input(model_id);
@@ -77,8 +79,14 @@ impl Runtime {
         &self,
         request: ConverseInput,
     ) -> Result<(Arc<dyn crate::providers::Provider>, ConverseCall), ProviderError> {
-        let headers = CallContext::current().headers;
+        let context = CallContext::current();
+        let headers = context.headers;
         let (provider, model) = self.routes.select(&request.model_id, &headers)?;
+        check_allowed(
+            context.identity.as_ref(),
+            provider.id().as_str(),
+            &request.model_id,
+        )?;
         reject_unsupported(&request, provider.id().as_str())?;
         Ok((
             provider,
@@ -88,6 +96,24 @@ impl Runtime {
                 headers,
             },
         ))
+    }
+}
+
+/// A gateway-issued key reaches only the providers and models it was given.
+fn check_allowed(
+    identity: Option<&crate::auth::Identity>,
+    provider: &str,
+    model_id: &str,
+) -> Result<(), ProviderError> {
+    match identity {
+        Some(key) if !key.allows(provider, model_id) => Err(ProviderError::new(
+            crate::providers::ErrorKind::AccessDenied,
+            format!(
+                "You don't have access to the model with the specified model ID: key '{}' may not use model '{model_id}' through provider '{provider}'",
+                key.key_name
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 
