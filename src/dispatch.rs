@@ -46,6 +46,24 @@ fn body_limit(max_bytes: usize) -> ProtocolOptions {
         .with_request_body(ServiceRequestBodyConfig::default().with_global(global))
 }
 
+/// Caps on collected request bodies, per service (object bodies stream, uncapped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimits {
+    pub runtime: usize,
+    pub control: usize,
+    pub files_xml: usize,
+}
+
+impl Default for BodyLimits {
+    fn default() -> Self {
+        Self {
+            runtime: RUNTIME_BODY_LIMIT,
+            control: CONTROL_BODY_LIMIT,
+            files_xml: FILES_XML_BODY_LIMIT,
+        }
+    }
+}
+
 /// One body type for every router, whatever the server hands us (a concrete error type keeps
 /// the request future provably `Send`).
 type Body = aws_smithy_http_server::body::BoxBodySync;
@@ -54,6 +72,7 @@ type Body = aws_smithy_http_server::body::BoxBodySync;
 #[derive(Clone)]
 pub struct Gateway {
     auth: AuthMode,
+    limits: BodyLimits,
     runtime: MultiProtocolRoutingService,
     control: MultiProtocolRoutingService,
     files: S3Request<MultiProtocolRoutingService>,
@@ -68,7 +87,8 @@ impl std::fmt::Debug for Gateway {
 }
 
 impl Gateway {
-    /// Builds the gateway from one implementation of each service; no authentication.
+    /// Builds the gateway from one implementation of each service, with the default body limits
+    /// and no authentication.
     pub fn new<R, C, S>(
         runtime: Arc<R>,
         control: Arc<C>,
@@ -79,12 +99,27 @@ impl Gateway {
         C: quarry_bedrock::Bedrock,
         S: quarry_s3::S3,
     {
+        Self::with_limits(runtime, control, files, BodyLimits::default())
+    }
+
+    /// Builds the gateway with the given caps on collected request bodies.
+    pub fn with_limits<R, C, S>(
+        runtime: Arc<R>,
+        control: Arc<C>,
+        files: Arc<S>,
+        limits: BodyLimits,
+    ) -> Result<Self, RouterBuildError>
+    where
+        R: quarry_bedrock_runtime::BedrockRuntime,
+        C: quarry_bedrock::Bedrock,
+        S: quarry_s3::S3,
+    {
         Ok(Self {
             auth: AuthMode::None,
-            runtime: quarry_bedrock_runtime::router(runtime, body_limit(RUNTIME_BODY_LIMIT))?,
-            control: quarry_bedrock::router(control, body_limit(CONTROL_BODY_LIMIT))?,
-            files: S3RequestLayer
-                .layer(quarry_s3::router(files, body_limit(FILES_XML_BODY_LIMIT))?),
+            limits,
+            runtime: quarry_bedrock_runtime::router(runtime, body_limit(limits.runtime))?,
+            control: quarry_bedrock::router(control, body_limit(limits.control))?,
+            files: S3RequestLayer.layer(quarry_s3::router(files, body_limit(limits.files_xml))?),
         })
     }
 
@@ -179,6 +214,7 @@ fn stamp_request_id(response: &mut http::Response<BoxBody>, id: &str, target: Ta
 /// stream: their claimed hash is checked by the files service as the body arrives.
 async fn authenticate(
     verifier: &Verifier,
+    limits: BodyLimits,
     target: Target,
     req: http::Request<Body>,
 ) -> Result<(http::Request<Body>, Identity), http::Response<BoxBody>> {
@@ -194,9 +230,9 @@ async fn authenticate(
         };
     }
     let limit = if target == Target::Runtime {
-        RUNTIME_BODY_LIMIT
+        limits.runtime
     } else {
-        CONTROL_BODY_LIMIT
+        limits.control
     };
     let bytes = match http_body_util::Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -249,16 +285,18 @@ where
         let serve = async move {
             let req = match &this.auth {
                 AuthMode::None => req,
-                AuthMode::SigV4(verifier) => match authenticate(verifier, target, req).await {
-                    Ok((req, identity)) => {
-                        call.identity = Some(identity);
-                        req
+                AuthMode::SigV4(verifier) => {
+                    match authenticate(verifier, this.limits, target, req).await {
+                        Ok((req, identity)) => {
+                            call.identity = Some(identity);
+                            req
+                        }
+                        Err(mut refused) => {
+                            stamp_request_id(&mut refused, &id, target);
+                            return Ok(refused);
+                        }
                     }
-                    Err(mut refused) => {
-                        stamp_request_id(&mut refused, &id, target);
-                        return Ok(refused);
-                    }
-                },
+                }
             };
             let req = with_path(req, &path);
             // Handlers see the headers and the authenticated key through the call context.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use futures_util::future::BoxFuture;
-use quarry::config::{self, BodyLimits, Config, Flags, LogFormat, ProviderConfig};
+use quarry::config::{self, Config, Flags, LogFormat, ProviderConfig};
 use quarry::dispatch::Gateway;
 use quarry::providers::mock::Mock;
 use quarry::providers::{
@@ -126,11 +126,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 /// The gateway for a configuration: Bedrock Runtime over the configured providers, the control
 /// plane and S3 not implemented yet.
 fn gateway(config: &Config) -> anyhow::Result<Gateway> {
-    if config.server.max_body_bytes != BodyLimits::default() {
-        tracing::warn!(
-            "[server.max_body_bytes] is not applied yet: the gateway uses its built-in limits"
-        );
-    }
     let providers = config
         .providers
         .iter()
@@ -150,7 +145,14 @@ fn gateway(config: &Config) -> anyhow::Result<Gateway> {
         .context("building the routing table")?;
     let runtime = Arc::new(Runtime::new(routes));
     let stub = Arc::new(NotImplementedYet);
-    let gateway = Gateway::new(runtime, stub.clone(), stub).context("building the routers")?;
+    let limits = config.server.max_body_bytes;
+    let limits = quarry::dispatch::BodyLimits {
+        runtime: limits.bedrock_runtime.get(),
+        control: limits.bedrock.get(),
+        files_xml: limits.files_xml.get(),
+    };
+    let gateway = Gateway::with_limits(runtime, stub.clone(), stub, limits)
+        .context("building the routers")?;
     Ok(gateway.with_auth(config.auth.to_auth_mode()))
 }
 
