@@ -7,17 +7,14 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use futures_util::future::BoxFuture;
 use quarry::config::{self, Config, Flags, LogFormat, ProviderConfig};
 use quarry::dispatch::Gateway;
+use quarry::providers::Provider;
 use quarry::providers::mock::Mock;
-use quarry::providers::{
-    ConverseCall, ErrorKind, EventStream, Provider, ProviderError, ProviderId,
-};
+use quarry::providers::unavailable::Unavailable;
 use quarry::runtime::Runtime;
 use quarry::runtime::routing::Routes;
 use quarry::stubs::NotImplementedYet;
-use quarry_bedrock_runtime::operation::converse::ConverseOutput;
 
 /// Exit status for a configuration that cannot be served (the same as for bad command-line usage).
 const EXIT_BAD_CONFIG: u8 = 2;
@@ -132,10 +129,7 @@ fn gateway(config: &Config) -> anyhow::Result<Gateway> {
         .map(|(id, provider)| -> Arc<dyn Provider> {
             match provider {
                 ProviderConfig::Mock(mock) => Arc::new(Mock::new(id.clone(), mock.clone())),
-                other => Arc::new(NotBuiltYet {
-                    id: id.clone(),
-                    kind: other.type_name(),
-                }),
+                other => Arc::new(Unavailable::new(id.clone(), other.type_name())),
             }
         })
         .collect();
@@ -154,47 +148,4 @@ fn gateway(config: &Config) -> anyhow::Result<Gateway> {
     let gateway = Gateway::with_limits(runtime, stub.clone(), stub, limits)
         .context("building the routers")?;
     Ok(gateway.with_auth(config.auth.to_auth_mode()))
-}
-
-/// Stands in for a configured provider whose client is not written yet, so routing to it answers
-/// a clear error instead of the configuration being refused.
-struct NotBuiltYet {
-    id: ProviderId,
-    kind: &'static str,
-}
-
-impl NotBuiltYet {
-    fn error(&self) -> ProviderError {
-        ProviderError::new(
-            ErrorKind::ServiceUnavailable,
-            format!(
-                "Provider '{}' (type {}) is not available in this build of the gateway yet.",
-                self.id, self.kind
-            ),
-        )
-    }
-}
-
-impl Provider for NotBuiltYet {
-    fn id(&self) -> &ProviderId {
-        &self.id
-    }
-
-    fn converse(
-        &self,
-        _call: ConverseCall,
-    ) -> BoxFuture<'_, Result<ConverseOutput, ProviderError>> {
-        Box::pin(std::future::ready(Err(self.error())))
-    }
-
-    fn converse_stream(
-        &self,
-        _call: ConverseCall,
-    ) -> BoxFuture<'_, Result<EventStream, ProviderError>> {
-        Box::pin(std::future::ready(Err(self.error())))
-    }
-
-    fn count_tokens(&self, _call: ConverseCall) -> BoxFuture<'_, Result<i32, ProviderError>> {
-        Box::pin(std::future::ready(Err(self.error())))
-    }
 }

@@ -5,6 +5,7 @@
 
 mod error;
 pub mod mock;
+pub mod unavailable;
 
 use futures_util::future::BoxFuture;
 use quarry_bedrock_runtime::operation::converse::{ConverseInput, ConverseOutput};
