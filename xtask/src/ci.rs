@@ -67,6 +67,6 @@ pub fn run_ci(root: &Path) -> anyhow::Result<()> {
     )?;
     crate::sigv4_vectors::run(root)?;
     cargo(root, &["test", "--workspace", "--no-fail-fast"])?;
-    crate::conformance::run(root)?;
+    crate::conformance::run(root, false)?;
     Ok(())
 }

@@ -76,15 +76,19 @@ fn wait_until_listening(addr: SocketAddr, server: &mut Server) -> anyhow::Result
     bail!("quarry did not listen on {addr} within 60 s")
 }
 
-pub fn run(root: &Path) -> anyhow::Result<()> {
+/// Runs the suite; `build` rebuilds the binary first (CI skips it: `cargo test --workspace` just
+/// built `target/debug/quarry` for the integration tests, with the same features).
+pub fn run(root: &Path, build: bool) -> anyhow::Result<()> {
     let python = venv(root)?;
-    println!("==> cargo build -p quarry --bin quarry");
-    status(
-        Command::new(env!("CARGO"))
-            .args(["build", "-p", "quarry", "--bin", "quarry"])
-            .current_dir(root),
-        "cargo build",
-    )?;
+    if build {
+        println!("==> cargo build -p quarry --bin quarry");
+        status(
+            Command::new(env!("CARGO"))
+                .args(["build", "-p", "quarry", "--bin", "quarry"])
+                .current_dir(root),
+            "cargo build",
+        )?;
+    }
     let data = root.join("target/conformance-data");
     std::fs::create_dir_all(&data)?;
     // The seeds run against the embedded defaults; the SigV4 tests against a second gateway.

@@ -52,7 +52,7 @@ fn main() -> anyhow::Result<()> {
             codegen::run(&root, check)
         }
         Some("ci") => ci::run_ci(&root),
-        Some("conformance") => conformance::run(&root),
+        Some("conformance") => conformance::run(&root, true),
         Some("sigv4-vectors") => sigv4_vectors::run(&root),
         _ => {
             eprint!("{USAGE}");
