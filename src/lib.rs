@@ -4,6 +4,7 @@
 //! implements Bedrock Runtime over `providers`, with InvokeModel bodies translated by `families`;
 //! `auth` verifies SigV4 and bearer tokens; `config` turns TOML into runtime settings.
 
+pub mod app;
 pub mod auth;
 pub mod config;
 pub mod context;

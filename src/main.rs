@@ -3,18 +3,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use quarry::config::{self, Config, Flags, LogFormat, ProviderConfig};
-use quarry::dispatch::Gateway;
-use quarry::providers::Provider;
-use quarry::providers::mock::Mock;
-use quarry::providers::unavailable::Unavailable;
-use quarry::runtime::Runtime;
-use quarry::runtime::routing::Routes;
-use quarry::stubs::NotImplementedYet;
+use quarry::config::{self, Config, Flags, LogFormat};
 
 /// Exit status for a configuration that cannot be served (the same as for bad command-line usage).
 const EXIT_BAD_CONFIG: u8 = 2;
@@ -115,37 +107,7 @@ fn init_logging(format: LogFormat) {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let gateway = gateway(&config)?;
+    let gateway = quarry::app::gateway(&config)?;
     quarry::server::run(&config, gateway).await?;
     Ok(())
-}
-
-/// The gateway for a configuration: Bedrock Runtime over the configured providers, the control
-/// plane and S3 not implemented yet.
-fn gateway(config: &Config) -> anyhow::Result<Gateway> {
-    let providers = config
-        .providers
-        .iter()
-        .map(|(id, provider)| -> Arc<dyn Provider> {
-            match provider {
-                ProviderConfig::Mock(mock) => Arc::new(Mock::new(id.clone(), mock.clone())),
-                other => Arc::new(Unavailable::new(id.clone(), other.type_name())),
-            }
-        })
-        .collect();
-    let rules = config.routes.clone();
-    let aliases = config.aliases.clone();
-    let routes = Routes::new(providers, config.default_provider.clone(), aliases, rules)
-        .context("building the routing table")?;
-    let runtime = Arc::new(Runtime::new(routes));
-    let stub = Arc::new(NotImplementedYet);
-    let limits = config.server.max_body_bytes;
-    let limits = quarry::dispatch::BodyLimits {
-        runtime: limits.bedrock_runtime.get(),
-        control: limits.bedrock.get(),
-        files_xml: limits.files_xml.get(),
-    };
-    let gateway = Gateway::with_limits(runtime, stub.clone(), stub, limits)
-        .context("building the routers")?;
-    Ok(gateway.with_auth(config.auth.to_auth_mode()))
 }

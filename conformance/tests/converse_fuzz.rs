@@ -1,20 +1,15 @@
 //! Proptest-generated Converse and ConverseStream bodies, valid and not, must always get a well-formed Bedrock answer.
 
+mod common;
+
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use aws_smithy_http_server::routing::IntoMakeService;
 use bytes::Buf as _;
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::sample::select;
-use quarry::dispatch::Gateway;
-use quarry::providers::ProviderId;
-use quarry::providers::mock::{Mock, MockConfig};
-use quarry::runtime::Runtime;
-use quarry::runtime::routing::Routes;
-use quarry::stubs::NotImplementedYet;
 use serde_json::{Map, Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -65,20 +60,7 @@ fn harness() -> &'static (tokio::runtime::Runtime, SocketAddr) {
             .enable_all()
             .build()
             .unwrap();
-        let addr = rt.block_on(async {
-            let mock = Arc::new(Mock::new(ProviderId::new("mock"), MockConfig::default()));
-            let runtime = Arc::new(Runtime::new(Routes::single(mock)));
-            let stub = Arc::new(NotImplementedYet);
-            let gateway = Gateway::new(runtime, stub.clone(), stub).unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            tokio::spawn(async move {
-                let _ =
-                    aws_smithy_http_server::serve::serve(listener, IntoMakeService::new(gateway))
-                        .await;
-            });
-            addr
-        });
+        let addr = rt.block_on(common::serve_gateway(common::default_gateway()));
         (rt, addr)
     })
 }

@@ -1,16 +1,10 @@
 //! Snapshots of whole raw HTTP/1.1 exchanges with the in-process gateway, one per Bedrock Runtime operation and error path.
 
+mod common;
+
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use aws_smithy_http_server::routing::IntoMakeService;
-use quarry::dispatch::Gateway;
-use quarry::providers::ProviderId;
-use quarry::providers::mock::{Mock, MockConfig};
-use quarry::runtime::Runtime;
-use quarry::runtime::routing::Routes;
-use quarry::stubs::NotImplementedYet;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -21,16 +15,7 @@ const HAIKU: &str = "anthropic.claude-3-haiku-20240307-v1:0";
 const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
 
 async fn gateway() -> SocketAddr {
-    let mock = Arc::new(Mock::new(ProviderId::new("mock"), MockConfig::default()));
-    let runtime = Arc::new(Runtime::new(Routes::single(mock)));
-    let stub = Arc::new(NotImplementedYet);
-    let gateway = Gateway::new(runtime, stub.clone(), stub).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = aws_smithy_http_server::serve::serve(listener, IntoMakeService::new(gateway)).await;
-    });
-    addr
+    common::serve_gateway(common::default_gateway()).await
 }
 
 /// Percent-encodes a path segment as botocore does (everything but RFC 3986 unreserved bytes).

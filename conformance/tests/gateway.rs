@@ -1,9 +1,10 @@
 //! The `quarry` gateway's one HTTP service: prefixes, dispatch across the two Bedrock routers, request ids.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use aws_smithy_http_server::routing::IntoMakeService;
 use quarry::dispatch::Gateway;
 use quarry::stubs::NotImplementedYet;
 use quarry_bedrock::operation::list_foundation_models::{
@@ -30,18 +31,9 @@ impl quarry_bedrock::Bedrock for OneModel {
     }
 }
 
-async fn serve(gateway: Gateway) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = aws_smithy_http_server::serve::serve(listener, IntoMakeService::new(gateway)).await;
-    });
-    addr
-}
-
 async fn gateway() -> SocketAddr {
     let stub = Arc::new(NotImplementedYet);
-    serve(Gateway::new(stub.clone(), Arc::new(OneModel), stub).unwrap()).await
+    common::serve_gateway(Gateway::new(stub.clone(), Arc::new(OneModel), stub).unwrap()).await
 }
 
 fn bedrock_at(endpoint: String) -> aws_sdk_bedrock::Client {

@@ -1,28 +1,13 @@
 //! The gateway on its embedded default, the mock provider, driven by aws-sdk-bedrockruntime.
 
+mod common;
+
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use aws_sdk_bedrockruntime::types as sdk;
-use aws_smithy_http_server::routing::IntoMakeService;
-use quarry::dispatch::Gateway;
-use quarry::providers::ProviderId;
-use quarry::providers::mock::{Mock, MockConfig};
-use quarry::runtime::Runtime;
-use quarry::runtime::routing::Routes;
-use quarry::stubs::NotImplementedYet;
 
 async fn gateway() -> SocketAddr {
-    let mock = Arc::new(Mock::new(ProviderId::new("mock"), MockConfig::default()));
-    let runtime = Arc::new(Runtime::new(Routes::single(mock)));
-    let stub = Arc::new(NotImplementedYet);
-    let gateway = Gateway::new(runtime, stub.clone(), stub).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = aws_smithy_http_server::serve::serve(listener, IntoMakeService::new(gateway)).await;
-    });
-    addr
+    common::serve_gateway(common::default_gateway()).await
 }
 
 fn client(addr: SocketAddr) -> aws_sdk_bedrockruntime::Client {

@@ -1,12 +1,13 @@
 //! `[auth] mode = "sigv4"`: real SDK clients signing with a gateway-issued key get through; a wrong
 //! secret, an unknown key or no signature get the 403 AWS sends, and nothing reaches the provider.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_bedrockruntime::types as sdk;
-use aws_smithy_http_server::routing::IntoMakeService;
 use quarry::auth::{AccessKeyId, AuthMode, Credential, Identity, KeyStore, SecretKey, Verifier};
 use quarry::dispatch::Gateway;
 use quarry::providers::ProviderId;
@@ -52,12 +53,7 @@ async fn gateway() -> SocketAddr {
     )
     .unwrap()
     .with_auth(AuthMode::SigV4(Arc::new(verifier)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = aws_smithy_http_server::serve::serve(listener, IntoMakeService::new(gateway)).await;
-    });
-    addr
+    common::serve_gateway(gateway).await
 }
 
 fn runtime(addr: SocketAddr, key: &str, secret: &str) -> aws_sdk_bedrockruntime::Client {

@@ -237,3 +237,21 @@ pub fn bedrock_no_retries(addr: SocketAddr) -> aws_sdk_bedrock::Client {
         .build();
     aws_sdk_bedrock::Client::from_conf(config)
 }
+
+/// Serves a gateway (the `quarry` binary's HTTP service) on loopback until the test process ends.
+pub async fn serve_gateway(gateway: quarry::dispatch::Gateway) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        let _ = aws_smithy_http_server::serve::serve(listener, IntoMakeService::new(gateway)).await;
+    });
+    addr
+}
+
+/// The gateway `quarry serve` runs on its embedded defaults: the mock provider, no auth.
+pub fn default_gateway() -> quarry::dispatch::Gateway {
+    let config = quarry::app::embedded_config().expect("the embedded config loads");
+    quarry::app::gateway(&config).expect("the embedded config builds a gateway")
+}

@@ -1,0 +1,68 @@
+//! The gateway a configuration describes: what `quarry serve` runs, buildable by tests too.
+
+use std::sync::Arc;
+
+use aws_smithy_http_server::schema::routing::RouterBuildError;
+
+use crate::config::{Config, ConfigError, Env, Flags, ProviderConfig, Source};
+use crate::dispatch::{BodyLimits, Gateway};
+use crate::providers::Provider;
+use crate::providers::mock::Mock;
+use crate::providers::unavailable::Unavailable;
+use crate::runtime::Runtime;
+use crate::runtime::routing::{Routes, UnknownProvider};
+use crate::stubs::NotImplementedYet;
+
+/// Why a validated configuration still could not become a gateway.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("building the routing table: {0}")]
+    Routes(#[from] UnknownProvider),
+    #[error("building the routers: {0}")]
+    Routers(#[from] RouterBuildError),
+}
+
+impl From<crate::config::BodyLimits> for BodyLimits {
+    fn from(limits: crate::config::BodyLimits) -> Self {
+        Self {
+            runtime: limits.bedrock_runtime.get(),
+            control: limits.bedrock.get(),
+            files_xml: limits.files_xml.get(),
+        }
+    }
+}
+
+/// Bedrock Runtime over the configured providers (those without a client yet answer 503); the
+/// control plane and S3 not implemented yet.
+pub fn gateway(config: &Config) -> Result<Gateway, BuildError> {
+    let providers = config
+        .providers
+        .iter()
+        .map(|(id, provider)| -> Arc<dyn Provider> {
+            match provider {
+                ProviderConfig::Mock(mock) => Arc::new(Mock::new(id.clone(), mock.clone())),
+                other => Arc::new(Unavailable::new(id.clone(), other.type_name())),
+            }
+        })
+        .collect();
+    let routes = Routes::new(
+        providers,
+        config.default_provider.clone(),
+        config.aliases.clone(),
+        config.routes.clone(),
+    )?;
+    let runtime = Arc::new(Runtime::new(routes));
+    let stub = Arc::new(NotImplementedYet);
+    let gateway = Gateway::with_limits(
+        runtime,
+        stub.clone(),
+        stub,
+        config.server.max_body_bytes.into(),
+    )?;
+    Ok(gateway.with_auth(config.auth.to_auth_mode()))
+}
+
+/// The configuration `quarry serve` runs on with no file, no environment and no flags.
+pub fn embedded_config() -> Result<Config, ConfigError> {
+    crate::config::load(Source::embedded(), &Env::default(), &Flags::default())
+}
