@@ -2,7 +2,7 @@
 
 use std::fmt::Display;
 
-use aws_smithy_types::{Document, Number};
+use aws_smithy_types::Document;
 use serde_json::{Map, Value};
 
 use crate::providers::ProviderError;
@@ -205,51 +205,7 @@ pub(crate) fn items<'a>(
         .map(move |(i, v)| (format!("{path}/{i}"), v))
 }
 
-/// A JSON value as a Smithy document (tool schemas, tool inputs, model-specific fields).
-pub(crate) fn to_document(v: &Value) -> Document {
-    match v {
-        Value::Null => Document::Null,
-        Value::Bool(b) => Document::Bool(*b),
-        Value::Number(n) => Document::Number(if let Some(u) = n.as_u64() {
-            Number::PosInt(u)
-        } else if let Some(i) = n.as_i64() {
-            Number::NegInt(i)
-        } else {
-            Number::Float(n.as_f64().unwrap_or(0.0))
-        }),
-        Value::String(s) => Document::String(s.clone()),
-        Value::Array(a) => Document::Array(a.iter().map(to_document).collect()),
-        Value::Object(m) => {
-            Document::Object(m.iter().map(|(k, v)| (k.clone(), to_document(v))).collect())
-        }
-    }
-}
-
-/// A Smithy document as JSON (objects come back in the document's own key order).
-pub(crate) fn to_value(d: &Document) -> Value {
-    match d {
-        Document::Null => Value::Null,
-        Document::Bool(b) => Value::Bool(*b),
-        Document::Number(Number::PosInt(u)) => Value::from(*u),
-        Document::Number(Number::NegInt(i)) => Value::from(*i),
-        Document::Number(Number::Float(f)) => {
-            serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
-        }
-        Document::String(s) => Value::String(s.clone()),
-        Document::Array(a) => Value::Array(a.iter().map(to_value).collect()),
-        Document::Object(m) => {
-            // Sorted, so rendered bodies are stable from one call to the next.
-            let mut pairs: Vec<_> = m.iter().collect();
-            pairs.sort_by(|a, b| a.0.cmp(b.0));
-            Value::Object(
-                pairs
-                    .into_iter()
-                    .map(|(k, v)| (k.clone(), to_value(v)))
-                    .collect(),
-            )
-        }
-    }
-}
+pub(crate) use crate::providers::vocab::{to_document, to_value};
 
 /// A JSON object built from model-specific fields, for `additional_model_request_fields`.
 pub(crate) fn additional(fields: Map<String, Value>) -> Option<Document> {

@@ -3,9 +3,11 @@
 //! A provider answers Converse calls (whole or streamed) and counts tokens; InvokeModel bodies are
 //! translated to and from Converse by [`crate::families`], so every provider serves every family.
 
+pub mod api;
 mod error;
 pub mod mock;
 pub mod unavailable;
+pub mod vocab;
 
 use futures_util::future::BoxFuture;
 use quarry_bedrock_runtime::operation::converse::{ConverseInput, ConverseOutput};
