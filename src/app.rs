@@ -8,6 +8,7 @@ use crate::config::{Config, ConfigError, Env, Flags, ProviderConfig, Source};
 use crate::dispatch::{BodyLimits, Gateway};
 use crate::providers::Provider;
 use crate::providers::mock::Mock;
+use crate::providers::transport::TransportBuildError;
 use crate::providers::unavailable::Unavailable;
 use crate::runtime::Runtime;
 use crate::runtime::routing::{Routes, UnknownProvider};
@@ -20,6 +21,8 @@ pub enum BuildError {
     Routes(#[from] UnknownProvider),
     #[error("building the routers: {0}")]
     Routers(#[from] RouterBuildError),
+    #[error(transparent)]
+    Transport(#[from] TransportBuildError),
 }
 
 impl From<crate::config::BodyLimits> for BodyLimits {
@@ -45,12 +48,19 @@ pub fn gateway(config: &Config) -> Result<Gateway, BuildError> {
             }
         })
         .collect();
+    let fallbacks = config
+        .providers
+        .iter()
+        .filter_map(|(id, p)| Some((id.clone(), p.remote()?.fallbacks.clone())))
+        .filter(|(_, chain)| !chain.is_empty())
+        .collect();
     let routes = Routes::new(
         providers,
         config.default_provider.clone(),
         config.aliases.clone(),
         config.routes.clone(),
-    )?;
+    )?
+    .with_fallbacks(fallbacks)?;
     let runtime = Arc::new(Runtime::new(routes));
     let stub = Arc::new(NotImplementedYet);
     let gateway = Gateway::with_limits(

@@ -92,8 +92,14 @@ pub enum Problem {
     DuplicateBearerToken { first: String },
     #[error("provider name {name:?} may hold only ASCII letters, digits, '-', '_' and '.'")]
     BadProviderName { name: String },
-    #[error("provider {name:?} of type {kind} needs at least one api_keys entry")]
-    NoApiKeys { name: String, kind: &'static str },
+    #[error(
+        "provider {name:?} of type {kind} needs at least one api_keys entry (or {env} set in the environment)"
+    )]
+    NoApiKeys {
+        name: String,
+        kind: &'static str,
+        env: &'static str,
+    },
     #[error("alias {alias:?} must name \"<provider>/<model>\", not {value:?}")]
     BadAlias { alias: String, value: String },
     #[error("header {name:?} is not a valid HTTP header: {reason}")]

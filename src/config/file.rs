@@ -113,12 +113,31 @@ pub struct UninitializedMock {
     pub stream_chunk_chars: Option<u64>,
 }
 
-/// One upstream API key and its share of the traffic.
+/// One upstream API key (given, or read from an environment variable) and its share of the traffic.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UninitializedApiKey {
-    pub key: String,
+    pub key: Option<String>,
+    pub env: Option<String>,
     pub weight: Option<u64>,
+}
+
+/// `timeouts = { connect, first_byte, idle }`, in seconds.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninitializedTimeouts {
+    pub connect: Option<f64>,
+    pub first_byte: Option<f64>,
+    pub idle: Option<f64>,
+}
+
+/// `retries = { max, base_backoff_ms, max_backoff_ms }`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninitializedRetries {
+    pub max: Option<u64>,
+    pub base_backoff_ms: Option<u64>,
+    pub max_backoff_ms: Option<u64>,
 }
 
 /// `type = "openai"` (OpenAI or any server speaking its Chat Completions API).
@@ -126,10 +145,16 @@ pub struct UninitializedApiKey {
 #[serde(deny_unknown_fields)]
 pub struct UninitializedOpenAi {
     pub base_url: Option<String>,
-    #[serde(default)]
-    pub api_keys: Vec<UninitializedApiKey>,
+    pub api_keys: Option<Vec<UninitializedApiKey>>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    pub max_tokens_field: Option<String>,
+    #[serde(default)]
+    pub timeouts: UninitializedTimeouts,
+    #[serde(default)]
+    pub retries: UninitializedRetries,
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
 }
 
 /// `type = "anthropic"`.
@@ -137,9 +162,14 @@ pub struct UninitializedOpenAi {
 #[serde(deny_unknown_fields)]
 pub struct UninitializedAnthropic {
     pub base_url: Option<String>,
-    #[serde(default)]
-    pub api_keys: Vec<UninitializedApiKey>,
+    pub api_keys: Option<Vec<UninitializedApiKey>>,
     pub anthropic_version: Option<String>,
+    #[serde(default)]
+    pub timeouts: UninitializedTimeouts,
+    #[serde(default)]
+    pub retries: UninitializedRetries,
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
 }
 
 /// `type = "gemini"`.
@@ -147,8 +177,13 @@ pub struct UninitializedAnthropic {
 #[serde(deny_unknown_fields)]
 pub struct UninitializedGemini {
     pub base_url: Option<String>,
+    pub api_keys: Option<Vec<UninitializedApiKey>>,
     #[serde(default)]
-    pub api_keys: Vec<UninitializedApiKey>,
+    pub timeouts: UninitializedTimeouts,
+    #[serde(default)]
+    pub retries: UninitializedRetries,
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
 }
 
 /// `type = "bedrock"`: real AWS Bedrock upstream.
@@ -158,6 +193,12 @@ pub struct UninitializedBedrock {
     pub region: String,
     pub endpoint: Option<String>,
     pub api_key: Option<String>,
+    #[serde(default)]
+    pub timeouts: UninitializedTimeouts,
+    #[serde(default)]
+    pub retries: UninitializedRetries,
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
 }
 
 /// `[[routes]]`.

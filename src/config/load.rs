@@ -14,16 +14,17 @@ use toml::de::{DeTable, DeValue};
 use super::error::{ConfigError, Origin, Problem};
 use super::file::{
     UninitializedApiKey, UninitializedAuth, UninitializedConfig, UninitializedKey,
-    UninitializedProvider, UninitializedServer,
+    UninitializedProvider, UninitializedRetries, UninitializedServer, UninitializedTimeouts,
 };
 use super::sources::{Env, Flags, Overrides, process_env};
 use super::types::{
     Allowed, AnthropicConfig, ApiKey, AuthConfig, AuthModeName, BaseUrl, BedrockConfig,
-    BedrockCredentials, BodyLimits, Config, GeminiConfig, OpenAiConfig, ProviderConfig,
-    ServerConfig, SigV4Config, TlsConfig, VirtualKey, WeightedKey,
+    BedrockCredentials, BodyLimits, Config, GeminiConfig, MaxTokensField, OpenAiConfig,
+    ProviderConfig, RemoteConfig, ServerConfig, SigV4Config, TlsConfig, VirtualKey, WeightedKey,
 };
 use crate::auth::{AccessKeyId, BearerToken, SecretKey};
 use crate::providers::mock::MockConfig;
+use crate::providers::transport::{RetryPolicy, Timeouts, UpstreamSettings};
 use crate::providers::{ModelId, ProviderId};
 use crate::runtime::Rule;
 
@@ -98,7 +99,7 @@ pub fn load(source: Source<'_>, env: &Env, flags: &Flags) -> Result<Config, Conf
         }
     })?;
     let overrides = Overrides::new(env, flags)?;
-    validate(file, &at, overrides)
+    validate(file, &at, env, overrides)
 }
 
 /// One step of a path into the TOML document.
@@ -224,10 +225,12 @@ fn find_key(
 fn validate(
     file: UninitializedConfig,
     at: &Locator<'_>,
+    env: &Env,
     overrides: Overrides,
 ) -> Result<Config, ConfigError> {
-    let providers = providers(file.providers, at)?;
+    let providers = providers(file.providers, env, at)?;
     let configured = Configured(&providers);
+    check_fallbacks(&providers, at)?;
     let default_provider = default_provider(file.default_provider, &overrides, &configured, at)?;
     let routes = file
         .routes
@@ -385,8 +388,38 @@ fn default_provider(
     }
 }
 
+/// Every fallback names a configured provider that can take a translated call.
+fn check_fallbacks(
+    providers: &BTreeMap<ProviderId, ProviderConfig>,
+    at: &Locator<'_>,
+) -> Result<(), ConfigError> {
+    let configured = Configured(providers);
+    for (name, config) in providers {
+        let Some(remote) = config.remote() else {
+            continue;
+        };
+        for (i, (target, _)) in remote.fallbacks.iter().enumerate() {
+            let path = [
+                Seg::Key("providers"),
+                Seg::Key(name.as_str()),
+                Seg::Key("fallbacks"),
+                Seg::Index(i),
+            ];
+            let span = at.span_of(&path, 0..0);
+            if let Some(problem) = configured.problem(
+                &format!("fallback of provider {:?}", name.as_str()),
+                target.as_str(),
+            ) {
+                return Err(at.err(span, problem));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn providers(
     file: BTreeMap<Spanned<String>, Spanned<UninitializedProvider>>,
+    env: &Env,
     at: &Locator<'_>,
 ) -> Result<BTreeMap<ProviderId, ProviderConfig>, ConfigError> {
     if file.is_empty() {
@@ -413,6 +446,7 @@ fn providers(
         }
         let ctx = ProviderAt {
             at,
+            env,
             name: name.get_ref(),
             fallback: body.span(),
         };
@@ -425,6 +459,7 @@ fn providers(
 /// Locates problems inside one `[providers.<name>]` table.
 struct ProviderAt<'a, 'src> {
     at: &'a Locator<'src>,
+    env: &'a Env,
     name: &'a str,
     fallback: Range<usize>,
 }
@@ -448,17 +483,32 @@ impl ProviderAt<'_, '_> {
             .map_err(|reason| self.err(&[Seg::Key(field)], Problem::BadUrl { value, reason }))
     }
 
+    /// The keys as configured; omitted entirely, the provider's usual environment variable
+    /// (`OPENAI_API_KEY`…) if it is set.
     fn keys(
         &self,
-        keys: Vec<UninitializedApiKey>,
+        keys: Option<Vec<UninitializedApiKey>>,
+        standard_env: &'static str,
         required: Option<&'static str>,
     ) -> Result<Vec<WeightedKey>, ConfigError> {
+        let keys = match keys {
+            Some(keys) => keys,
+            None => match self.env.get(standard_env) {
+                Some(v) if !v.trim().is_empty() => vec![UninitializedApiKey {
+                    key: None,
+                    env: Some(standard_env.to_owned()),
+                    weight: None,
+                }],
+                _ => Vec::new(),
+            },
+        };
         if let (true, Some(kind)) = (keys.is_empty(), required) {
             return Err(self.err(
                 &[Seg::Key("api_keys")],
                 Problem::NoApiKeys {
                     name: self.name.to_owned(),
                     kind,
+                    env: standard_env,
                 },
             ));
         }
@@ -466,7 +516,31 @@ impl ProviderAt<'_, '_> {
             .enumerate()
             .map(|(i, k)| {
                 let here = |field| [Seg::Key("api_keys"), Seg::Index(i), Seg::Key(field)];
-                if k.key.trim().is_empty() {
+                let key = match (k.key, k.env) {
+                    (Some(key), None) => key,
+                    (None, Some(var)) => match self.env.get(&var) {
+                        Some(value) if !value.trim().is_empty() => value.trim().to_owned(),
+                        _ => {
+                            return Err(self.err(
+                                &here("env"),
+                                Problem::BadValue {
+                                    value: var,
+                                    reason: "this environment variable is not set".to_owned(),
+                                },
+                            ));
+                        }
+                    },
+                    _ => {
+                        return Err(self.err(
+                            &[Seg::Key("api_keys"), Seg::Index(i)],
+                            Problem::BadValue {
+                                value: format!("api_keys[{i}]"),
+                                reason: "give exactly one of `key` and `env`".to_owned(),
+                            },
+                        ));
+                    }
+                };
+                if key.trim().is_empty() {
                     return Err(self.err(
                         &here("key"),
                         Problem::Empty {
@@ -487,11 +561,79 @@ impl ProviderAt<'_, '_> {
                         )
                     })?;
                 Ok(WeightedKey {
-                    key: ApiKey::new(k.key),
+                    key: ApiKey::new(key),
                     weight,
                 })
             })
             .collect()
+    }
+
+    /// `timeouts`, `retries` and `fallbacks`, checked.
+    fn remote(
+        &self,
+        timeouts: UninitializedTimeouts,
+        retries: UninitializedRetries,
+        fallbacks: Vec<String>,
+    ) -> Result<RemoteConfig, ConfigError> {
+        let defaults = UpstreamSettings::default();
+        let seconds = |value: Option<f64>, field: &str, default: Duration| match value {
+            None => Ok(default),
+            Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+            Some(s) => Err(self.err(
+                &[Seg::Key("timeouts"), Seg::Key(field)],
+                Problem::BadValue {
+                    value: s.to_string(),
+                    reason: "a timeout is a number of seconds above 0 and at most 86400".to_owned(),
+                },
+            )),
+        };
+        let timeouts = Timeouts {
+            connect: seconds(timeouts.connect, "connect", defaults.timeouts.connect)?,
+            first_byte: seconds(
+                timeouts.first_byte,
+                "first_byte",
+                defaults.timeouts.first_byte,
+            )?,
+            idle: seconds(timeouts.idle, "idle", defaults.timeouts.idle)?,
+        };
+        let max_retries = match retries.max {
+            None => defaults.retry.max_retries,
+            Some(n) => u32::try_from(n).ok().filter(|n| *n <= 10).ok_or_else(|| {
+                self.err(
+                    &[Seg::Key("retries"), Seg::Key("max")],
+                    Problem::BadValue {
+                        value: n.to_string(),
+                        reason: "at most 10 retries".to_owned(),
+                    },
+                )
+            })?,
+        };
+        let millis = |v: Option<u64>, default: Duration| v.map_or(default, Duration::from_millis);
+        let retry = RetryPolicy {
+            max_retries,
+            base_backoff: millis(retries.base_backoff_ms, defaults.retry.base_backoff),
+            max_backoff: millis(retries.max_backoff_ms, defaults.retry.max_backoff),
+        };
+        let fallbacks = fallbacks
+            .into_iter()
+            .enumerate()
+            .map(|(i, target)| match target.split_once('/') {
+                Some((p, m)) if !p.is_empty() && !m.is_empty() => {
+                    Ok((ProviderId::new(p), ModelId::new(m)))
+                }
+                _ => Err(self.err(
+                    &[Seg::Key("fallbacks"), Seg::Index(i)],
+                    Problem::BadValue {
+                        value: target,
+                        reason: "a fallback is \"<provider>/<model>\"".to_owned(),
+                    },
+                )),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(RemoteConfig {
+            upstream: UpstreamSettings { timeouts, retry },
+            fallbacks,
+        })
     }
 }
 
@@ -539,10 +681,26 @@ fn provider(
                 value.set_sensitive(true);
                 headers.insert(header, value);
             }
+            let max_tokens_field = match o.max_tokens_field.as_deref() {
+                None | Some("max_tokens") => MaxTokensField::MaxTokens,
+                Some("max_completion_tokens") => MaxTokensField::MaxCompletionTokens,
+                Some(other) => {
+                    return Err(p.err(
+                        &[Seg::Key("max_tokens_field")],
+                        Problem::BadValue {
+                            value: other.to_owned(),
+                            reason: "expected \"max_tokens\" or \"max_completion_tokens\""
+                                .to_owned(),
+                        },
+                    ));
+                }
+            };
             ProviderConfig::OpenAi(OpenAiConfig {
                 base_url: p.url(o.base_url, OPENAI_BASE_URL, "base_url")?,
-                api_keys: p.keys(o.api_keys, None)?,
+                api_keys: p.keys(o.api_keys, "OPENAI_API_KEY", None)?,
                 headers,
+                max_tokens_field,
+                remote: p.remote(o.timeouts, o.retries, o.fallbacks)?,
             })
         }
         UninitializedProvider::Anthropic(a) => {
@@ -559,13 +717,15 @@ fn provider(
             }
             ProviderConfig::Anthropic(AnthropicConfig {
                 base_url: p.url(a.base_url, ANTHROPIC_BASE_URL, "base_url")?,
-                api_keys: p.keys(a.api_keys, Some("anthropic"))?,
+                api_keys: p.keys(a.api_keys, "ANTHROPIC_API_KEY", Some("anthropic"))?,
                 anthropic_version,
+                remote: p.remote(a.timeouts, a.retries, a.fallbacks)?,
             })
         }
         UninitializedProvider::Gemini(g) => ProviderConfig::Gemini(GeminiConfig {
             base_url: p.url(g.base_url, GEMINI_BASE_URL, "base_url")?,
-            api_keys: p.keys(g.api_keys, Some("gemini"))?,
+            api_keys: p.keys(g.api_keys, "GEMINI_API_KEY", Some("gemini"))?,
+            remote: p.remote(g.timeouts, g.retries, g.fallbacks)?,
         }),
         UninitializedProvider::Bedrock(b) => {
             let region_ok = !b.region.is_empty()
@@ -601,6 +761,7 @@ fn provider(
                 region: b.region,
                 endpoint,
                 credentials,
+                remote: p.remote(b.timeouts, b.retries, b.fallbacks)?,
             })
         }
     })

@@ -30,8 +30,8 @@ pub use load::{EMBEDDED_DEFAULT, EMBEDDED_DEFAULT_NAME, Source, load, load_from_
 pub use sources::{ENV_VARS, Env, Flags};
 pub use types::{
     Allowed, AnthropicConfig, ApiKey, AuthConfig, AuthModeName, BaseUrl, BedrockConfig,
-    BedrockCredentials, BodyLimits, Config, GeminiConfig, LogFormat, OpenAiConfig, ProviderConfig,
-    ServerConfig, SigV4Config, TlsConfig, VirtualKey, WeightedKey,
+    BedrockCredentials, BodyLimits, Config, GeminiConfig, LogFormat, MaxTokensField, OpenAiConfig,
+    ProviderConfig, RemoteConfig, ServerConfig, SigV4Config, TlsConfig, VirtualKey, WeightedKey,
 };
 
 #[cfg(test)]

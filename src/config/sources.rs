@@ -21,11 +21,12 @@ pub const ENV_VARS: &[&str] = &[
 /// environment so that loading is a pure function and tests never touch global state.
 pub type Env = BTreeMap<String, String>;
 
-/// Reads [`ENV_VARS`] from the process environment.
+/// The process environment: [`ENV_VARS`], the providers' standard key variables
+/// (`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`, `GEMINI_API_KEY`) and any variable an `api_keys` entry
+/// names with `env = "..."`. Variables that are not valid Unicode are skipped.
 pub(super) fn process_env() -> Env {
-    ENV_VARS
-        .iter()
-        .filter_map(|name| std::env::var(name).ok().map(|v| ((*name).to_owned(), v)))
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect()
 }
 

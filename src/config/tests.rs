@@ -78,6 +78,16 @@ fn an_empty_file_is_the_embedded_default() {
     );
 }
 
+/// The environment the example's `env = "..."` keys read, plus `extra`.
+fn example_env(extra: &[(&str, &str)]) -> Env {
+    let mut vars = env(&[
+        ("OPENAI_API_KEY", "sk-from-env"),
+        ("GEMINI_API_KEY", "g-from-env"),
+    ]);
+    vars.extend(env(extra));
+    vars
+}
+
 #[test]
 fn the_example_file_loads() {
     let config = load(
@@ -85,7 +95,7 @@ fn the_example_file_loads() {
             name: "quarry.example.toml",
             text: EXAMPLE,
         },
-        &Env::new(),
+        &example_env(&[]),
         &Flags::default(),
     )
     .unwrap();
@@ -96,8 +106,21 @@ fn the_example_file_loads() {
             assert_eq!(o.base_url.to_string(), "https://api.openai.com/v1");
             let weights: Vec<u32> = o.api_keys.iter().map(|k| k.weight.get()).collect();
             assert_eq!(weights, [3, 1]);
-            assert_eq!(o.api_keys[0].key.expose(), "sk-change-me-1");
+            assert_eq!(o.api_keys[0].key.expose(), "sk-from-env");
             assert!(o.headers.contains_key("openai-organization"));
+            let fallbacks: Vec<String> = o
+                .remote
+                .fallbacks
+                .iter()
+                .map(|(p, m)| format!("{p}/{m}"))
+                .collect();
+            assert_eq!(
+                fallbacks,
+                [
+                    "anthropic/claude-3-5-haiku-latest",
+                    "gemini/gemini-2.0-flash"
+                ]
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -134,7 +157,7 @@ fn the_example_keys_load_in_sigv4_mode() {
             name: "quarry.example.toml",
             text: EXAMPLE,
         },
-        &env(&[("QUARRY_AUTH_MODE", "sigv4")]),
+        &example_env(&[("QUARRY_AUTH_MODE", "sigv4")]),
         &Flags::default(),
     )
     .unwrap();
@@ -191,7 +214,7 @@ fn unknown_keys_are_refused_where_they_are() {
     // Inside a provider table, serde only knows the table; the key is found again by name.
     assert_eq!(
         refused("[providers.o]\ntype = \"openai\"\nbase_ur = \"https://x\"\n"),
-        "quarry.toml:3:1: unknown field `base_ur`, expected one of `base_url`, `api_keys`, `headers`"
+        "quarry.toml:3:1: unknown field `base_ur`, expected one of `base_url`, `api_keys`, `headers`, `max_tokens_field`, `timeouts`, `retries`, `fallbacks`"
     );
     assert_eq!(
         refused("[providers.o]\ntype = \"cohere\"\n"),
@@ -279,7 +302,96 @@ fn zero_weights_and_empty_keys_are_refused() {
     );
     assert_eq!(
         refused("[providers.g]\ntype = \"gemini\"\n"),
-        "quarry.toml:1:1: provider \"g\" of type gemini needs at least one api_keys entry"
+        "quarry.toml:1:1: provider \"g\" of type gemini needs at least one api_keys entry (or GEMINI_API_KEY set in the environment)"
+    );
+}
+
+fn load_with_env(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    load(
+        Source {
+            name: "quarry.toml",
+            text,
+        },
+        &env(vars),
+        &Flags::default(),
+    )
+}
+
+#[test]
+fn keys_come_from_the_environment_by_name_or_by_the_standard_variable() {
+    let config = load_with_env(
+        "default_provider = \"a\"\n[providers.a]\ntype = \"anthropic\"\n[providers.g]\ntype = \"gemini\"\napi_keys = [{ env = \"MY_GEMINI\", weight = 2 }]\n",
+        &[("ANTHROPIC_API_KEY", "sk-ant-env"), ("MY_GEMINI", "g-env")],
+    )
+    .unwrap();
+    let ProviderConfig::Anthropic(a) = &config.providers[&ProviderId::new("a")] else {
+        panic!("not anthropic");
+    };
+    assert_eq!(a.api_keys[0].key.expose(), "sk-ant-env");
+    let ProviderConfig::Gemini(g) = &config.providers[&ProviderId::new("g")] else {
+        panic!("not gemini");
+    };
+    assert_eq!(g.api_keys[0].key.expose(), "g-env");
+    assert_eq!(g.api_keys[0].weight.get(), 2);
+    // Keys given in the file win over the standard variable; an empty list means no key.
+    let config = load_with_env(
+        "[providers.o]\ntype = \"openai\"\napi_keys = []\n",
+        &[("OPENAI_API_KEY", "sk-env")],
+    )
+    .unwrap();
+    let ProviderConfig::OpenAi(o) = &config.providers[&ProviderId::new("o")] else {
+        panic!("not openai");
+    };
+    assert!(o.api_keys.is_empty());
+    assert_eq!(
+        load_with_env(
+            "[providers.g]\ntype = \"gemini\"\napi_keys = [{ env = \"NOPE\" }]\n",
+            &[]
+        )
+        .unwrap_err()
+        .to_string(),
+        "quarry.toml:3:21: \"NOPE\" is not a valid value: this environment variable is not set"
+    );
+    assert_eq!(
+        refused("[providers.g]\ntype = \"gemini\"\napi_keys = [{ key = \"k\", env = \"K\" }]\n"),
+        "quarry.toml:3:13: \"api_keys[0]\" is not a valid value: give exactly one of `key` and `env`"
+    );
+}
+
+#[test]
+fn timeouts_retries_and_fallbacks_are_parsed_and_checked() {
+    let config = load_text(
+        "[providers.mock]\ntype = \"mock\"\n[providers.o]\ntype = \"openai\"\nmax_tokens_field = \"max_completion_tokens\"\ntimeouts = { connect = 1.5, idle = 30 }\nretries = { max = 4, base_backoff_ms = 10 }\nfallbacks = [\"mock/echo\"]\n",
+    )
+    .unwrap();
+    let ProviderConfig::OpenAi(o) = &config.providers[&ProviderId::new("o")] else {
+        panic!("not openai");
+    };
+    assert_eq!(o.max_tokens_field, MaxTokensField::MaxCompletionTokens);
+    let upstream = o.remote.upstream;
+    assert_eq!(upstream.timeouts.connect, Duration::from_millis(1500));
+    assert_eq!(upstream.timeouts.idle, Duration::from_secs(30));
+    assert_eq!(upstream.timeouts.first_byte, Duration::from_secs(300));
+    assert_eq!(upstream.retry.max_retries, 4);
+    assert_eq!(upstream.retry.base_backoff, Duration::from_millis(10));
+    assert_eq!(
+        o.remote.fallbacks,
+        vec![(
+            ProviderId::new("mock"),
+            crate::providers::ModelId::new("echo")
+        )]
+    );
+    assert_eq!(
+        refused("[providers.o]\ntype = \"openai\"\nfallbacks = [\"nobody/x\"]\n"),
+        "quarry.toml:3:14: fallback of provider \"o\" names provider \"nobody\", which is not configured (configured: o)"
+    );
+    assert_eq!(
+        refused("[providers.o]\ntype = \"openai\"\nfallbacks = [\"no-slash\"]\n"),
+        "quarry.toml:3:14: \"no-slash\" is not a valid value: a fallback is \"<provider>/<model>\""
+    );
+    assert_eq!(
+        refused("[providers.o]\ntype = \"openai\"\ntimeouts = { idle = 0 }\n"),
+        "quarry.toml:3:21: \"0\" is not a valid value: a timeout is a number of seconds above 0 and at most 86400"
     );
 }
 
@@ -294,7 +406,7 @@ fn sigv4_without_keys_is_refused() {
     );
     let from_env = load(
         Source::embedded(),
-        &env(&[("QUARRY_AUTH_MODE", "sigv4")]),
+        &example_env(&[("QUARRY_AUTH_MODE", "sigv4")]),
         &Flags::default(),
     )
     .unwrap_err();
@@ -445,7 +557,7 @@ fn secrets_never_show_in_debug() {
             name: "quarry.example.toml",
             text: EXAMPLE,
         },
-        &env(&[("QUARRY_AUTH_MODE", "sigv4")]),
+        &example_env(&[("QUARRY_AUTH_MODE", "sigv4")]),
         &Flags::default(),
     )
     .unwrap();
@@ -454,7 +566,8 @@ fn secrets_never_show_in_debug() {
         "change-me-ci-secret",
         "change-me-alice-secret",
         "change-me-ci-bearer-token",
-        "sk-change-me-1",
+        "sk-from-env",
+        "g-from-env",
         "sk-ant-change-me",
         "gemini-change-me",
         "org-change-me",

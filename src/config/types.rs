@@ -275,6 +275,17 @@ pub enum ProviderConfig {
 }
 
 impl ProviderConfig {
+    /// Transport settings and fallbacks; `None` for the mock, which has neither.
+    pub fn remote(&self) -> Option<&RemoteConfig> {
+        match self {
+            Self::Mock(_) => None,
+            Self::OpenAi(c) => Some(&c.remote),
+            Self::Anthropic(c) => Some(&c.remote),
+            Self::Gemini(c) => Some(&c.remote),
+            Self::Bedrock(c) => Some(&c.remote),
+        }
+    }
+
     /// The `type` value this provider was configured with.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -350,6 +361,25 @@ pub struct WeightedKey {
     pub weight: NonZeroU32,
 }
 
+/// What every remote provider takes besides its own settings: transport and fallbacks.
+#[derive(Debug, Clone, Default)]
+pub struct RemoteConfig {
+    pub upstream: crate::providers::transport::UpstreamSettings,
+    /// Tried in order when this provider fails before its answer started (each provider is
+    /// configured; the model is the upstream id for that provider).
+    pub fallbacks: Vec<(ProviderId, ModelId)>,
+}
+
+/// Which member carries Converse's `maxTokens` to an OpenAI-compatible server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MaxTokensField {
+    /// `max_tokens`: what vLLM, Ollama, LM Studio and Azure take.
+    #[default]
+    MaxTokens,
+    /// `max_completion_tokens`: what OpenAI's reasoning models require.
+    MaxCompletionTokens,
+}
+
 /// `type = "openai"`.
 #[derive(Debug, Clone)]
 pub struct OpenAiConfig {
@@ -358,6 +388,8 @@ pub struct OpenAiConfig {
     pub api_keys: Vec<WeightedKey>,
     /// Sent with every upstream request; values are marked sensitive, so Debug hides them.
     pub headers: http::HeaderMap,
+    pub max_tokens_field: MaxTokensField,
+    pub remote: RemoteConfig,
 }
 
 /// `type = "anthropic"`.
@@ -368,6 +400,7 @@ pub struct AnthropicConfig {
     pub api_keys: Vec<WeightedKey>,
     /// The `anthropic-version` header.
     pub anthropic_version: String,
+    pub remote: RemoteConfig,
 }
 
 /// `type = "gemini"`.
@@ -376,6 +409,7 @@ pub struct GeminiConfig {
     pub base_url: BaseUrl,
     /// At least one.
     pub api_keys: Vec<WeightedKey>,
+    pub remote: RemoteConfig,
 }
 
 /// `type = "bedrock"`: AWS Bedrock itself as the upstream.
@@ -385,6 +419,7 @@ pub struct BedrockConfig {
     /// `https://bedrock-runtime.<region>.amazonaws.com` unless configured.
     pub endpoint: BaseUrl,
     pub credentials: BedrockCredentials,
+    pub remote: RemoteConfig,
 }
 
 /// How the gateway authenticates to AWS Bedrock.

@@ -94,4 +94,20 @@ impl ProviderError {
     pub fn validation(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Validation, message)
     }
+
+    /// Whether another provider might answer where this one failed: capacity, availability and
+    /// model failures, yes; a bad request or a refused key, no (they would fail anywhere).
+    pub fn falls_back(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::Throttling
+                | ErrorKind::ServiceQuotaExceeded
+                | ErrorKind::ServiceUnavailable
+                | ErrorKind::InternalServer
+                | ErrorKind::ModelTimeout
+                | ErrorKind::ModelError
+                | ErrorKind::ModelNotReady
+                | ErrorKind::ModelStreamError
+        )
+    }
 }

@@ -6,7 +6,9 @@
 pub mod api;
 mod error;
 pub mod mock;
+pub mod transport;
 pub mod unavailable;
+pub mod upstream;
 pub mod vocab;
 
 use futures_util::future::BoxFuture;

@@ -99,6 +99,52 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// Runs `attempt` on the routed provider, then on its fallbacks in order while the failure
+    /// is one another provider may not have. Only failures before an answer started reach here:
+    /// a stream that already sent events fails in-stream instead.
+    async fn with_fallbacks<T, Fut>(
+        &self,
+        primary: Arc<dyn crate::providers::Provider>,
+        call: ConverseCall,
+        attempt: impl Fn(Arc<dyn crate::providers::Provider>, ConverseCall) -> Fut,
+    ) -> Result<T, ProviderError>
+    where
+        Fut: std::future::Future<Output = Result<T, ProviderError>>,
+    {
+        let fallbacks = self.routes.fallbacks_of(primary.id());
+        let from = primary.id().clone();
+        let mut last = match attempt(primary, call.clone()).await {
+            Ok(answer) => return Ok(answer),
+            Err(err) => err,
+        };
+        let identity = CallContext::current().identity;
+        for (provider, model) in fallbacks {
+            if !last.falls_back() {
+                break;
+            }
+            // A key's allowance covers its fallbacks too: a provider it may not use is skipped.
+            if check_allowed(
+                identity.as_ref(),
+                provider.id().as_str(),
+                &call.request.model_id,
+            )
+            .is_err()
+            {
+                continue;
+            }
+            tracing::warn!(from = %from, to = %provider.id(), model = %model, error = %last, "falling back");
+            let mut next = call.clone();
+            next.model = model;
+            match attempt(provider, next).await {
+                Ok(answer) => return Ok(answer),
+                Err(err) => last = err,
+            }
+        }
+        Err(last)
+    }
+}
+
 /// A gateway-issued key reaches only the providers and models it was given.
 fn check_allowed(
     identity: Option<&crate::auth::Identity>,
@@ -159,7 +205,9 @@ fn stream_request(input: ConverseStreamInput) -> Result<ConverseInput, ProviderE
 impl BedrockRuntime for Runtime {
     async fn converse(&self, input: ConverseInput) -> Result<ConverseOutput, ConverseError> {
         let (provider, call) = self.call(input).map_err(wire::<ConverseError>)?;
-        provider.converse(call).await.map_err(wire::<ConverseError>)
+        self.with_fallbacks(provider, call, |p, c| async move { p.converse(c).await })
+            .await
+            .map_err(wire::<ConverseError>)
     }
 
     async fn converse_stream(
@@ -169,8 +217,12 @@ impl BedrockRuntime for Runtime {
         let request = stream_request(input).map_err(wire::<ConverseStreamError>)?;
         let (provider, call) = self.call(request).map_err(wire::<ConverseStreamError>)?;
         // Errors before the first event are ordinary responses; later ones become exception frames.
-        let events = provider
-            .converse_stream(call)
+        let events = self
+            .with_fallbacks(
+                provider,
+                call,
+                |p, c| async move { p.converse_stream(c).await },
+            )
             .await
             .map_err(wire::<ConverseStreamError>)?;
         let events = events.map(|item| item.map_err(wire::<ConverseStreamOutputError>));
@@ -232,8 +284,8 @@ impl BedrockRuntime for Runtime {
             )
             .map_err(wire::<InvokeModelError>)?;
         let context = crate::families::ResponseContext::new(call.model.as_str());
-        let out = provider
-            .converse(call)
+        let out = self
+            .with_fallbacks(provider, call, |p, c| async move { p.converse(c).await })
             .await
             .map_err(wire::<InvokeModelError>)?;
         InvokeModelOutput::builder()
@@ -258,8 +310,12 @@ impl BedrockRuntime for Runtime {
             .map_err(wire::<InvokeModelWithResponseStreamError>)?;
         let encoder =
             dialect.stream_encoder(crate::families::ResponseContext::new(call.model.as_str()));
-        let events = provider
-            .converse_stream(call)
+        let events = self
+            .with_fallbacks(
+                provider,
+                call,
+                |p, c| async move { p.converse_stream(c).await },
+            )
             .await
             .map_err(wire::<InvokeModelWithResponseStreamError>)?;
         InvokeModelWithResponseStreamOutput::builder()

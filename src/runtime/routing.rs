@@ -24,7 +24,12 @@ pub struct Routes {
     default: ProviderId,
     aliases: HashMap<String, (ProviderId, ModelId)>,
     rules: Vec<Rule>,
+    /// Per provider, the targets tried in order when it fails before answering.
+    fallbacks: HashMap<ProviderId, Vec<(ProviderId, ModelId)>>,
 }
+
+/// A provider and the model id it is asked for.
+pub type Target = (Arc<dyn Provider>, ModelId);
 
 impl std::fmt::Debug for Routes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33,6 +38,7 @@ impl std::fmt::Debug for Routes {
             .field("default", &self.default)
             .field("aliases", &self.aliases)
             .field("rules", &self.rules)
+            .field("fallbacks", &self.fallbacks)
             .finish()
     }
 }
@@ -77,7 +83,38 @@ impl Routes {
             default,
             aliases,
             rules,
+            fallbacks: HashMap::new(),
         })
+    }
+
+    /// Adds fallback chains: when a provider fails before answering, its targets are tried in
+    /// order. Every provider named must be configured.
+    pub fn with_fallbacks(
+        mut self,
+        fallbacks: HashMap<ProviderId, Vec<(ProviderId, ModelId)>>,
+    ) -> Result<Self, UnknownProvider> {
+        for (from, targets) in &fallbacks {
+            for (to, _) in targets {
+                if !self.providers.contains_key(to) {
+                    return Err(UnknownProvider {
+                        what: format!("fallback of provider {:?}", from.as_str()),
+                        provider: to.to_string(),
+                    });
+                }
+            }
+        }
+        self.fallbacks = fallbacks;
+        Ok(self)
+    }
+
+    /// The targets to try after `primary` failed, in order.
+    pub fn fallbacks_of(&self, primary: &ProviderId) -> Vec<Target> {
+        self.fallbacks
+            .get(primary)
+            .into_iter()
+            .flatten()
+            .filter_map(|(p, m)| Some((self.providers.get(p)?.clone(), m.clone())))
+            .collect()
     }
 
     /// Only the given provider, as the default (tests and the embedded defaults).
@@ -88,6 +125,7 @@ impl Routes {
             default,
             aliases: HashMap::new(),
             rules: Vec::new(),
+            fallbacks: HashMap::new(),
         }
     }
 
