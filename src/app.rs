@@ -4,11 +4,16 @@ use std::sync::Arc;
 
 use aws_smithy_http_server::schema::routing::RouterBuildError;
 
-use crate::config::{Config, ConfigError, Env, Flags, ProviderConfig, Source};
+use crate::config::{
+    Config, ConfigError, Env, Flags, ProviderConfig, RemoteConfig, Source, WeightedKey,
+};
 use crate::dispatch::{BodyLimits, Gateway};
 use crate::providers::Provider;
 use crate::providers::mock::Mock;
-use crate::providers::transport::TransportBuildError;
+use crate::providers::ProviderId;
+use crate::providers::openai::OpenAi;
+use crate::providers::transport::{Transport, TransportBuildError};
+use crate::providers::upstream::UpstreamProvider;
 use crate::providers::unavailable::Unavailable;
 use crate::runtime::Runtime;
 use crate::runtime::routing::{Routes, UnknownProvider};
@@ -41,13 +46,8 @@ pub fn gateway(config: &Config) -> Result<Gateway, BuildError> {
     let providers = config
         .providers
         .iter()
-        .map(|(id, provider)| -> Arc<dyn Provider> {
-            match provider {
-                ProviderConfig::Mock(mock) => Arc::new(Mock::new(id.clone(), mock.clone())),
-                other => Arc::new(Unavailable::new(id.clone(), other.type_name())),
-            }
-        })
-        .collect();
+        .map(|(id, provider)| provider_for(id, provider))
+        .collect::<Result<Vec<_>, _>>()?;
     let fallbacks = config
         .providers
         .iter()
@@ -70,6 +70,24 @@ pub fn gateway(config: &Config) -> Result<Gateway, BuildError> {
         config.server.max_body_bytes.into(),
     )?;
     Ok(gateway.with_auth(config.auth.to_auth_mode()))
+}
+
+/// The client for one configured provider.
+fn provider_for(id: &ProviderId, config: &ProviderConfig) -> Result<Arc<dyn Provider>, BuildError> {
+    let transport = |remote: &RemoteConfig, keys: &[WeightedKey]| {
+        Transport::new(id.clone(), remote.upstream, keys.to_vec())
+    };
+    Ok(match config {
+        ProviderConfig::Mock(mock) => Arc::new(Mock::new(id.clone(), mock.clone())),
+        ProviderConfig::OpenAi(c) => Arc::new(UpstreamProvider::new(
+            id.clone(),
+            OpenAi::new(c.max_tokens_field),
+            transport(&c.remote, &c.api_keys)?,
+            &c.base_url,
+            c.headers.clone(),
+        )),
+        other => Arc::new(Unavailable::new(id.clone(), other.type_name())),
+    })
 }
 
 /// The configuration `quarry serve` runs on with no file, no environment and no flags.

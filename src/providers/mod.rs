@@ -6,6 +6,7 @@
 pub mod api;
 mod error;
 pub mod mock;
+pub mod openai;
 pub mod transport;
 pub mod unavailable;
 pub mod upstream;

@@ -302,3 +302,63 @@ pub mod events {
         })
     }
 }
+
+/// Refuses the request-level Converse options no HTTP provider behind the gateway can honour, by
+/// name: structured output, response field paths, latency-optimized inference, non-default
+/// service tiers. (`requestMetadata` only labels Bedrock's invocation logs, so it is accepted.)
+pub fn check_request_options(
+    provider: &str,
+    request: &quarry_bedrock_runtime::operation::converse::ConverseInput,
+) -> Result<(), ProviderError> {
+    use quarry_bedrock_runtime::types::{PerformanceConfigLatency, ServiceTierType};
+    if request.output_config.is_some() {
+        return Err(unsupported(provider, "outputConfig"));
+    }
+    if request.additional_model_response_field_paths.is_some() {
+        return Err(unsupported(provider, "additionalModelResponseFieldPaths"));
+    }
+    if let Some(latency) = request.performance_config.as_ref().and_then(|p| p.latency.as_ref())
+        && *latency != PerformanceConfigLatency::Standard
+    {
+        return Err(unsupported(
+            provider,
+            format!("performanceConfig latency {}", latency.as_str()),
+        ));
+    }
+    if let Some(tier) = request.service_tier.as_ref().map(|t| &t.r#type)
+        && *tier != ServiceTierType::Default
+    {
+        return Err(unsupported(provider, format!("serviceTier {}", tier.as_str())));
+    }
+    Ok(())
+}
+
+/// The Converse name of a content block, for refusals.
+pub fn block_name(block: &ContentBlock) -> &'static str {
+    match block {
+        ContentBlock::Text(_) => "text content",
+        ContentBlock::Image(_) => "image content",
+        ContentBlock::Document(_) => "document content",
+        ContentBlock::Video(_) => "video content",
+        ContentBlock::Audio(_) => "audio content",
+        ContentBlock::ToolUse(_) => "toolUse content",
+        ContentBlock::ToolResult(_) => "toolResult content",
+        ContentBlock::GuardContent(_) => "guardContent",
+        ContentBlock::CachePoint(_) => "cachePoint",
+        ContentBlock::ReasoningContent(_) => "reasoningContent",
+        ContentBlock::CitationsContent(_) => "citationsContent",
+        ContentBlock::SearchResult(_) => "searchResult content",
+        ContentBlock::ToolAddition(_) => "toolAddition content",
+        ContentBlock::ToolRemoval(_) => "toolRemoval content",
+    }
+}
+
+/// A Converse float (`f32`) as the JSON number a person wrote: `0.9`, not `0.8999999761581421`.
+pub fn float(value: f32) -> Value {
+    value
+        .to_string()
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map_or(Value::Null, Value::Number)
+}

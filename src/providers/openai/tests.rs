@@ -1,0 +1,233 @@
+//! Unit tests: SSE fixtures through the decoder, refusals, and a Converse → OpenAI → Converse round trip.
+
+use aws_smithy_types::Document;
+use proptest::prelude::*;
+use quarry_bedrock_runtime::operation::converse::ConverseInput;
+use quarry_bedrock_runtime::types::{
+    ContentBlock, ConversationRole, ConverseOutput as Answer, ConverseStreamOutput, ImageBlock,
+    ImageFormat, Message, ReasoningContentBlock, ReasoningTextBlock, StopReason, ToolResultBlock,
+    ToolResultContentBlock, ToolUseBlock,
+};
+use serde_json::json;
+
+use super::*;
+use crate::providers::api::SseEvent;
+use crate::providers::{ModelId, ProviderId};
+
+fn call(messages: Vec<Message>) -> ConverseCall {
+    ConverseCall {
+        model: ModelId::new("gpt-4o"),
+        request: ConverseInput {
+            model_id: "gpt-4o".into(),
+            messages: Some(messages),
+            ..ConverseInput::builder().model_id("x").build().unwrap()
+        },
+        headers: http::HeaderMap::new(),
+    }
+}
+
+fn message(role: ConversationRole, content: Vec<ContentBlock>) -> Message {
+    Message { role, content }
+}
+
+/// Feeds an SSE fixture (as the provider sends it) through a fresh decoder.
+fn decode(fixture: &str) -> Result<Vec<ConverseStreamOutput>, ProviderError> {
+    let mut decoder = OpenAi::default().stream_decoder(&call(vec![]));
+    let mut out = Vec::new();
+    for block in fixture.split("\n\n").filter(|b| !b.trim().is_empty()) {
+        let data = block.trim().strip_prefix("data: ").expect("a data line");
+        out.extend(decoder.event(SseEvent {
+            event: None,
+            data: data.to_owned(),
+        })?);
+    }
+    out.extend(decoder.finish(7)?);
+    Ok(out)
+}
+
+#[test]
+fn parallel_tool_calls_stream_as_consecutive_blocks_with_cached_usage() {
+    let events = decode(include_str!("fixtures/parallel_tools.sse")).unwrap();
+    let kinds: Vec<String> = events.iter().map(|e| format!("{e:?}").split('(').next().unwrap().to_owned()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "MessageStart",
+            "ContentBlockStart",
+            "ContentBlockDelta",
+            "ContentBlockDelta",
+            "ContentBlockStop",
+            "ContentBlockStart",
+            "ContentBlockDelta",
+            "ContentBlockStop",
+            "MessageStop",
+            "Metadata"
+        ]
+    );
+    let ConverseStreamOutput::ContentBlockStart(second) = &events[5] else {
+        panic!("{:?}", events[5]);
+    };
+    assert_eq!(second.content_block_index, 1);
+    let ConverseStreamOutput::MessageStop(stop) = &events[8] else {
+        panic!();
+    };
+    assert_eq!(stop.stop_reason, StopReason::ToolUse);
+    let ConverseStreamOutput::Metadata(meta) = &events[9] else {
+        panic!();
+    };
+    assert_eq!(
+        (meta.usage.input_tokens, meta.usage.output_tokens, meta.usage.cache_read_input_tokens, meta.usage.total_tokens),
+        (16, 36, Some(64), 116)
+    );
+    assert_eq!(meta.metrics.latency_ms, 7);
+}
+
+#[test]
+fn compatible_servers_reasoning_streams_as_reasoning_content() {
+    let events = decode(include_str!("fixtures/reasoning_vllm.sse")).unwrap();
+    let rendered = format!("{events:?}");
+    let reasoning: String = events
+        .iter()
+        .filter_map(|e| match e {
+            ConverseStreamOutput::ContentBlockDelta(d) => match &d.delta {
+                quarry_bedrock_runtime::types::ContentBlockDelta::ReasoningContent(
+                    quarry_bedrock_runtime::types::ReasoningContentBlockDelta::Text(t),
+                ) => Some(t.as_str()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasoning, "Two plus two is four.");
+    assert!(rendered.contains("Text(\"4\")"), "{rendered}");
+    assert!(rendered.contains("MaxTokens"), "{rendered}");
+    // The reasoning block (0) closes before the text block (1) opens.
+    let ConverseStreamOutput::ContentBlockStop(first) = &events[3] else {
+        panic!("{rendered}");
+    };
+    assert_eq!(first.content_block_index, 0);
+}
+
+#[test]
+fn a_stream_without_done_or_finish_reason_is_an_error() {
+    let err = decode("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"par\"}}]}\n\n").unwrap_err();
+    assert_eq!(err.kind, ErrorKind::ModelStreamError);
+}
+
+#[test]
+fn in_stream_errors_keep_their_message_and_kind() {
+    let err = decode("data: {\"error\":{\"message\":\"Rate limit reached\",\"type\":\"rate_limit_exceeded\"}}\n\n").unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Throttling);
+    assert_eq!(err.message, "Rate limit reached");
+}
+
+#[test]
+fn what_chat_completions_cannot_take_is_refused_by_name() {
+    let reasoning = message(
+        ConversationRole::Assistant,
+        vec![ContentBlock::ReasoningContent(ReasoningContentBlock::ReasoningText(
+            ReasoningTextBlock { text: "hm".into(), signature: Some("s".into()) },
+        ))],
+    );
+    let image_result = message(
+        ConversationRole::User,
+        vec![ContentBlock::ToolResult(ToolResultBlock {
+            tool_use_id: "t".into(),
+            content: vec![ToolResultContentBlock::Image(ImageBlock {
+                format: ImageFormat::Png,
+                source: quarry_bedrock_runtime::types::ImageSource::Bytes(aws_smithy_types::Blob::new(vec![1])),
+                error: None,
+            })],
+            status: None,
+            r#type: None,
+        })],
+    );
+    for (history, named) in [
+        (vec![reasoning], "reasoningContent"),
+        (vec![image_result], "an image inside a toolResult"),
+    ] {
+        let err = OpenAi::default().request(&call(history), false).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Validation);
+        assert_eq!(err.message, format!("{named} is not supported by provider 'openai'"));
+    }
+}
+
+#[test]
+fn error_bodies_give_their_message() {
+    let body = json!({ "error": { "message": "Incorrect API key provided", "type": "invalid_request_error" } });
+    assert_eq!(
+        OpenAi::default().error_message(body.to_string().as_bytes()).as_deref(),
+        Some("Incorrect API key provided")
+    );
+    assert_eq!(OpenAi::default().error_message(b"<html>"), None);
+    let _ = ProviderId::new("unused");
+}
+
+/// A turn of generated history: plain text, or tool calls with their ids.
+#[derive(Debug, Clone)]
+enum Turn {
+    Text(String),
+    Tools(Vec<(String, String, i64)>),
+}
+
+fn turn() -> impl Strategy<Value = Turn> {
+    prop_oneof![
+        "[a-zA-Z0-9 ,.!?éü]{1,40}".prop_map(Turn::Text),
+        proptest::collection::vec(("call_[a-z0-9]{4,12}", "[a-z_]{1,12}", any::<i64>()), 1..3).prop_map(Turn::Tools),
+    ]
+}
+
+/// Content with documents as JSON, so `0` written as a negative-int document equals `0`.
+fn normalized(content: &[ContentBlock]) -> Vec<serde_json::Value> {
+    content
+        .iter()
+        .map(|b| match b {
+            ContentBlock::Text(t) => json!({ "text": t }),
+            ContentBlock::ToolUse(t) => json!({ "id": t.tool_use_id, "name": t.name,
+                "input": crate::providers::vocab::to_value(&t.input) }),
+            other => json!(format!("{other:?}")),
+        })
+        .collect()
+}
+
+proptest! {
+    /// Assistant turns translated to OpenAI and read back as OpenAI answers keep their text,
+    /// tool names, tool ids and inputs.
+    #[test]
+    fn converse_to_openai_and_back_keeps_text_and_tool_calls(turns in proptest::collection::vec(turn(), 1..5)) {
+        let mut history = Vec::new();
+        for t in &turns {
+            history.push(message(ConversationRole::User, vec![ContentBlock::Text("go".into())]));
+            let content = match t {
+                Turn::Text(text) => vec![ContentBlock::Text(text.clone())],
+                Turn::Tools(calls) => calls
+                    .iter()
+                    .map(|(id, name, n)| ContentBlock::ToolUse(ToolUseBlock {
+                        tool_use_id: id.clone(),
+                        name: name.clone(),
+                        input: Document::Object([("n".to_owned(), Document::from(*n))].into()),
+                        r#type: None,
+                    }))
+                    .collect(),
+            };
+            history.push(message(ConversationRole::Assistant, content));
+        }
+        let request = OpenAi::default().request(&call(history.clone()), false).unwrap();
+        let sent: Vec<&serde_json::Value> = request.body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["role"] == "assistant")
+            .collect();
+        prop_assert_eq!(sent.len(), turns.len());
+        for (message_json, original) in sent.iter().zip(history.iter().filter(|m| m.role == ConversationRole::Assistant)) {
+            let answer = json!({
+                "choices": [{ "index": 0, "message": message_json, "finish_reason": "stop" }],
+                "usage": { "prompt_tokens": 1, "completion_tokens": 1 }
+            });
+            let out = OpenAi::default().response(&call(vec![]), answer.to_string().as_bytes(), 0).unwrap();
+            let Answer::Message(back) = out.output;
+            prop_assert_eq!(normalized(&back.content), normalized(&original.content));
+        }
+    }
+}
