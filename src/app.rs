@@ -9,12 +9,12 @@ use crate::config::{
 };
 use crate::dispatch::{BodyLimits, Gateway};
 use crate::providers::Provider;
-use crate::providers::mock::Mock;
 use crate::providers::ProviderId;
+use crate::providers::mock::Mock;
 use crate::providers::openai::OpenAi;
 use crate::providers::transport::{Transport, TransportBuildError};
-use crate::providers::upstream::UpstreamProvider;
 use crate::providers::unavailable::Unavailable;
+use crate::providers::upstream::UpstreamProvider;
 use crate::runtime::Runtime;
 use crate::runtime::routing::{Routes, UnknownProvider};
 use crate::stubs::NotImplementedYet;

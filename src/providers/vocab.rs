@@ -317,7 +317,10 @@ pub fn check_request_options(
     if request.additional_model_response_field_paths.is_some() {
         return Err(unsupported(provider, "additionalModelResponseFieldPaths"));
     }
-    if let Some(latency) = request.performance_config.as_ref().and_then(|p| p.latency.as_ref())
+    if let Some(latency) = request
+        .performance_config
+        .as_ref()
+        .and_then(|p| p.latency.as_ref())
         && *latency != PerformanceConfigLatency::Standard
     {
         return Err(unsupported(
@@ -328,7 +331,10 @@ pub fn check_request_options(
     if let Some(tier) = request.service_tier.as_ref().map(|t| &t.r#type)
         && *tier != ServiceTierType::Default
     {
-        return Err(unsupported(provider, format!("serviceTier {}", tier.as_str())));
+        return Err(unsupported(
+            provider,
+            format!("serviceTier {}", tier.as_str()),
+        ));
     }
     Ok(())
 }

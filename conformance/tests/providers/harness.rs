@@ -61,9 +61,8 @@ pub async fn sent(server: &MockServer) -> Vec<Value> {
                     headers.insert(name.to_owned(), json!(v));
                 }
             }
-            let body: Value = serde_json::from_slice(&r.body).unwrap_or_else(|_| {
-                json!({ "<not json>": String::from_utf8_lossy(&r.body) })
-            });
+            let body: Value = serde_json::from_slice(&r.body)
+                .unwrap_or_else(|_| json!({ "<not json>": String::from_utf8_lossy(&r.body) }));
             let path = match r.url.query() {
                 Some(q) => format!("{}?{q}", r.url.path()),
                 None => r.url.path().to_owned(),
@@ -93,7 +92,11 @@ fn document(d: &aws_smithy_types::Document) -> Value {
         Document::Object(m) => {
             let mut keys: Vec<_> = m.keys().collect();
             keys.sort();
-            Value::Object(keys.into_iter().map(|k| (k.clone(), document(&m[k]))).collect())
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), document(&m[k])))
+                    .collect(),
+            )
         }
     }
 }
@@ -145,7 +148,9 @@ pub fn converse_output(out: &aws_sdk_bedrockruntime::operation::converse::Conver
 /// One ConverseStream event as JSON (latency left out).
 pub fn stream_event(e: &sdk::ConverseStreamOutput) -> Value {
     match e {
-        sdk::ConverseStreamOutput::MessageStart(m) => json!({ "messageStart": { "role": m.role().as_str() } }),
+        sdk::ConverseStreamOutput::MessageStart(m) => {
+            json!({ "messageStart": { "role": m.role().as_str() } })
+        }
         sdk::ConverseStreamOutput::ContentBlockStart(s) => {
             let start = match s.start() {
                 Some(sdk::ContentBlockStart::ToolUse(t)) => {
@@ -158,9 +163,13 @@ pub fn stream_event(e: &sdk::ConverseStreamOutput) -> Value {
         sdk::ConverseStreamOutput::ContentBlockDelta(d) => {
             let delta = match d.delta() {
                 Some(sdk::ContentBlockDelta::Text(t)) => json!({ "text": t }),
-                Some(sdk::ContentBlockDelta::ToolUse(t)) => json!({ "toolUse": { "input": t.input() } }),
+                Some(sdk::ContentBlockDelta::ToolUse(t)) => {
+                    json!({ "toolUse": { "input": t.input() } })
+                }
                 Some(sdk::ContentBlockDelta::ReasoningContent(r)) => match r {
-                    sdk::ReasoningContentBlockDelta::Text(t) => json!({ "reasoningContent": { "text": t } }),
+                    sdk::ReasoningContentBlockDelta::Text(t) => {
+                        json!({ "reasoningContent": { "text": t } })
+                    }
                     sdk::ReasoningContentBlockDelta::Signature(s) => {
                         json!({ "reasoningContent": { "signature": s } })
                     }
@@ -211,7 +220,10 @@ pub async fn collect_stream(
 /// Checks a stream's shape: messageStart first; blocks opened and closed in order with no
 /// deltas outside an open block; messageStop then metadata last.
 pub fn assert_well_formed(events: &[Value]) {
-    assert_eq!(events.first().and_then(|e| e.get("messageStart")).is_some(), true, "{events:#?}");
+    assert!(
+        events.first().and_then(|e| e.get("messageStart")).is_some(),
+        "{events:#?}"
+    );
     let n = events.len();
     assert!(n >= 3, "{events:#?}");
     assert!(events[n - 2].get("messageStop").is_some(), "{events:#?}");
@@ -219,7 +231,10 @@ pub fn assert_well_formed(events: &[Value]) {
     let mut open: Option<i64> = None;
     let mut next_index = 0;
     for e in &events[1..n - 2] {
-        let (kind, body) = e.as_object().and_then(|o| o.iter().next()).expect("one key");
+        let (kind, body) = e
+            .as_object()
+            .and_then(|o| o.iter().next())
+            .expect("one key");
         let index = body["contentBlockIndex"].as_i64().expect("an index");
         match kind.as_str() {
             "contentBlockStart" => {

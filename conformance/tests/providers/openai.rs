@@ -128,7 +128,10 @@ fn weather_tool() -> sdk::ToolConfiguration {
                 .unwrap(),
         ))
         .tool_choice(sdk::ToolChoice::Tool(
-            sdk::SpecificToolChoice::builder().name("get_weather").build().unwrap(),
+            sdk::SpecificToolChoice::builder()
+                .name("get_weather")
+                .build()
+                .unwrap(),
         ))
         .build()
         .unwrap()
@@ -165,7 +168,9 @@ async fn tools_tool_choice_tool_use_and_results() {
             .content(sdk::ContentBlock::ToolResult(
                 sdk::ToolResultBlock::builder()
                     .tool_use_id("call_paris")
-                    .content(sdk::ToolResultContentBlock::Json(doc(json!({ "temp": 18 }))))
+                    .content(sdk::ToolResultContentBlock::Json(doc(
+                        json!({ "temp": 18 }),
+                    )))
                     .content(sdk::ToolResultContentBlock::Text("sunny".into()))
                     .build()
                     .unwrap(),
@@ -182,12 +187,21 @@ async fn tools_tool_choice_tool_use_and_results() {
         .await
         .unwrap();
     let seen = harness::sent_one(&server).await;
-    assert_eq!(seen["body"]["tool_choice"]["function"]["name"], "get_weather");
+    assert_eq!(
+        seen["body"]["tool_choice"]["function"]["name"],
+        "get_weather"
+    );
     insta::assert_json_snapshot!("openai_tools_request", seen);
     let got = harness::converse_output(&out);
     assert_eq!(got["stopReason"], "tool_use");
-    assert_eq!(got["message"]["content"][0]["toolUse"]["toolUseId"], "call_abc");
-    assert_eq!(got["message"]["content"][0]["toolUse"]["input"]["city"], "Lyon");
+    assert_eq!(
+        got["message"]["content"][0]["toolUse"]["toolUseId"],
+        "call_abc"
+    );
+    assert_eq!(
+        got["message"]["content"][0]["toolUse"]["input"]["city"],
+        "Lyon"
+    );
     insta::assert_json_snapshot!("openai_tools_response", got);
 }
 
@@ -214,7 +228,9 @@ async fn images_and_documents_ride_inline() {
             sdk::DocumentBlock::builder()
                 .format(sdk::DocumentFormat::Pdf)
                 .name("memo")
-                .source(sdk::DocumentSource::Bytes(Blob::new(b"%PDF-1.4 fake".to_vec())))
+                .source(sdk::DocumentSource::Bytes(Blob::new(
+                    b"%PDF-1.4 fake".to_vec(),
+                )))
                 .build()
                 .unwrap(),
         ))
@@ -228,14 +244,22 @@ async fn images_and_documents_ride_inline() {
         .await
         .unwrap();
     let seen = harness::sent_one(&server).await;
-    let parts = seen["body"]["messages"][0]["content"].as_array().unwrap().clone();
+    let parts = seen["body"]["messages"][0]["content"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(parts.len(), 3, "{parts:#?}");
     insta::assert_json_snapshot!("openai_media_request", seen);
 }
 
 #[tokio::test]
 async fn what_chat_completions_cannot_take_is_refused_by_name_and_nothing_is_sent() {
-    let server = upstream(completion(json!({ "role": "assistant", "content": "x" }), "stop", json!({}))).await;
+    let server = upstream(completion(
+        json!({ "role": "assistant", "content": "x" }),
+        "stop",
+        json!({}),
+    ))
+    .await;
     let client = harness::client(gateway(&server).await);
     let message = sdk::Message::builder()
         .role(sdk::ConversationRole::User)
@@ -265,14 +289,41 @@ async fn what_chat_completions_cannot_take_is_refused_by_name_and_nothing_is_sen
 #[tokio::test]
 async fn a_stream_with_split_tool_arguments_and_a_usage_only_final_chunk() {
     let body = done(harness::sse(&[
-        (None, chunk(json!({ "role": "assistant", "content": "" }), None)),
+        (
+            None,
+            chunk(json!({ "role": "assistant", "content": "" }), None),
+        ),
         (None, chunk(json!({ "content": "Let me " }), None)),
         (None, chunk(json!({ "content": "check." }), None)),
-        (None, chunk(json!({ "tool_calls": [{ "index": 0, "id": "call_1", "type": "function",
-            "function": { "name": "get_weather", "arguments": "" } }] }), None)),
-        (None, chunk(json!({ "tool_calls": [{ "index": 0, "function": { "arguments": "{\"ci" } }] }), None)),
-        (None, chunk(json!({ "tool_calls": [{ "index": 0, "function": { "arguments": "ty\":\"Pa" } }] }), None)),
-        (None, chunk(json!({ "tool_calls": [{ "index": 0, "function": { "arguments": "ris\"}" } }] }), None)),
+        (
+            None,
+            chunk(
+                json!({ "tool_calls": [{ "index": 0, "id": "call_1", "type": "function",
+            "function": { "name": "get_weather", "arguments": "" } }] }),
+                None,
+            ),
+        ),
+        (
+            None,
+            chunk(
+                json!({ "tool_calls": [{ "index": 0, "function": { "arguments": "{\"ci" } }] }),
+                None,
+            ),
+        ),
+        (
+            None,
+            chunk(
+                json!({ "tool_calls": [{ "index": 0, "function": { "arguments": "ty\":\"Pa" } }] }),
+                None,
+            ),
+        ),
+        (
+            None,
+            chunk(
+                json!({ "tool_calls": [{ "index": 0, "function": { "arguments": "ris\"}" } }] }),
+                None,
+            ),
+        ),
         (None, chunk(json!({}), Some("tool_calls"))),
         (None, usage_chunk(20, 12)),
     ]));
@@ -296,7 +347,10 @@ async fn a_stream_with_split_tool_arguments_and_a_usage_only_final_chunk() {
         .iter()
         .filter_map(|e| e["contentBlockDelta"]["delta"]["toolUse"]["input"].as_str())
         .collect();
-    assert_eq!(serde_json::from_str::<Value>(&input).unwrap(), json!({ "city": "Paris" }));
+    assert_eq!(
+        serde_json::from_str::<Value>(&input).unwrap(),
+        json!({ "city": "Paris" })
+    );
     let stop = events.iter().find_map(|e| e.get("messageStop")).unwrap();
     assert_eq!(stop["stopReason"], "tool_use");
     let metadata = events.last().unwrap();
@@ -307,8 +361,14 @@ async fn a_stream_with_split_tool_arguments_and_a_usage_only_final_chunk() {
 #[tokio::test]
 async fn an_error_inside_the_stream_becomes_an_exception_frame() {
     let body = harness::sse(&[
-        (None, chunk(json!({ "role": "assistant", "content": "Par" }), None)),
-        (None, json!({ "error": { "message": "The server had an error while processing your request.", "type": "server_error", "code": null } })),
+        (
+            None,
+            chunk(json!({ "role": "assistant", "content": "Par" }), None),
+        ),
+        (
+            None,
+            json!({ "error": { "message": "The server had an error while processing your request.", "type": "server_error", "code": null } }),
+        ),
     ]);
     let server = upstream(sse_response(body)).await;
     let client = harness::client(gateway(&server).await);
@@ -356,6 +416,9 @@ async fn invoke_model_anthropic_body_answers_in_the_anthropic_format() {
     assert_eq!(answer["stop_reason"], "max_tokens");
     assert_eq!(answer["usage"]["input_tokens"], 9);
     let seen = harness::sent_one(&server).await;
-    assert_eq!(seen["body"]["model"], "anthropic.claude-3-haiku-20240307-v1:0");
+    assert_eq!(
+        seen["body"]["model"],
+        "anthropic.claude-3-haiku-20240307-v1:0"
+    );
     insta::assert_json_snapshot!("openai_invoke_anthropic_request", seen);
 }

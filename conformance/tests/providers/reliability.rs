@@ -31,7 +31,10 @@ async fn converse(addr: std::net::SocketAddr) -> Result<String, ConverseError> {
         .await
         .map_err(|e| e.into_service_error())?;
     let got = harness::converse_output(&out);
-    Ok(got["message"]["content"][0]["text"].as_str().unwrap_or_default().to_owned())
+    Ok(got["message"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned())
 }
 
 async fn failing(status: u16) -> (ConverseError, usize) {
@@ -55,30 +58,84 @@ macro_rules! status_maps_to {
             let (err, attempts) = failing($status).await;
             assert!(err.$is(), "HTTP {}: {err:?}", $status);
             let message = err.meta().message().unwrap_or_default().to_owned();
-            assert!(message.contains(&format!("upstream says {}", $status)), "{message}");
+            assert!(
+                message.contains(&format!("upstream says {}", $status)),
+                "{message}"
+            );
             assert_eq!(attempts, $attempts, "attempts for HTTP {}", $status);
         }
     };
 }
 
 status_maps_to!(upstream_400_is_validation, 400, is_validation_exception, 1);
-status_maps_to!(upstream_401_is_access_denied, 401, is_access_denied_exception, 1);
-status_maps_to!(upstream_403_is_access_denied, 403, is_access_denied_exception, 1);
-status_maps_to!(upstream_404_is_resource_not_found, 404, is_resource_not_found_exception, 1);
-status_maps_to!(upstream_408_is_model_timeout, 408, is_model_timeout_exception, 1);
+status_maps_to!(
+    upstream_401_is_access_denied,
+    401,
+    is_access_denied_exception,
+    1
+);
+status_maps_to!(
+    upstream_403_is_access_denied,
+    403,
+    is_access_denied_exception,
+    1
+);
+status_maps_to!(
+    upstream_404_is_resource_not_found,
+    404,
+    is_resource_not_found_exception,
+    1
+);
+status_maps_to!(
+    upstream_408_is_model_timeout,
+    408,
+    is_model_timeout_exception,
+    1
+);
 status_maps_to!(upstream_413_is_validation, 413, is_validation_exception, 1);
-status_maps_to!(upstream_429_is_throttling_after_retries, 429, is_throttling_exception, 3);
-status_maps_to!(upstream_500_is_internal_server_after_retries, 500, is_internal_server_exception, 3);
-status_maps_to!(upstream_502_is_model_error_after_retries, 502, is_model_error_exception, 3);
-status_maps_to!(upstream_503_is_service_unavailable_after_retries, 503, is_service_unavailable_exception, 3);
-status_maps_to!(upstream_504_is_model_timeout_after_retries, 504, is_model_timeout_exception, 3);
+status_maps_to!(
+    upstream_429_is_throttling_after_retries,
+    429,
+    is_throttling_exception,
+    3
+);
+status_maps_to!(
+    upstream_500_is_internal_server_after_retries,
+    500,
+    is_internal_server_exception,
+    3
+);
+status_maps_to!(
+    upstream_502_is_model_error_after_retries,
+    502,
+    is_model_error_exception,
+    3
+);
+status_maps_to!(
+    upstream_503_is_service_unavailable_after_retries,
+    503,
+    is_service_unavailable_exception,
+    3
+);
+status_maps_to!(
+    upstream_504_is_model_timeout_after_retries,
+    504,
+    is_model_timeout_exception,
+    3
+);
 
 #[tokio::test]
 async fn an_unreachable_upstream_is_service_unavailable() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let addr = harness::single("openai", "openai", &format!("http://127.0.0.1:{port}/v1"), "").await;
+    let addr = harness::single(
+        "openai",
+        "openai",
+        &format!("http://127.0.0.1:{port}/v1"),
+        "",
+    )
+    .await;
     let err = converse(addr).await.unwrap_err();
     assert!(err.is_service_unavailable_exception(), "{err:?}");
 }
@@ -104,7 +161,9 @@ async fn a_429_then_an_answer_succeeds_on_retry() {
 async fn a_throttled_key_is_rotated_away_from_for_its_retry_after() {
     let server = MockServer::start().await;
     Mock::given(header("authorization", "Bearer key-a"))
-        .respond_with(openai_error(429, "key-a is out of quota").insert_header("retry-after", "120"))
+        .respond_with(
+            openai_error(429, "key-a is out of quota").insert_header("retry-after", "120"),
+        )
         .mount(&server)
         .await;
     Mock::given(header("authorization", "Bearer key-b"))
@@ -208,7 +267,14 @@ async fn a_stream_cut_off_after_it_started_fails_in_stream_and_is_not_retried() 
         .await
         .unwrap();
     let (events, error) = harness::collect_stream(out).await;
-    assert!(events.iter().any(|e| e["contentBlockDelta"]["delta"]["text"] == "partial"));
-    assert!(error.is_some(), "a stream without [DONE] must not end cleanly: {events:#?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["contentBlockDelta"]["delta"]["text"] == "partial")
+    );
+    assert!(
+        error.is_some(),
+        "a stream without [DONE] must not end cleanly: {events:#?}"
+    );
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }

@@ -29,7 +29,10 @@ impl OpenAi {
 
 /// The Bedrock kind for an OpenAI error `type` / `code` (in-stream errors carry no status).
 fn error_kind(error: &serde_json::Value) -> ErrorKind {
-    let kind = error["type"].as_str().or_else(|| error["code"].as_str()).unwrap_or_default();
+    let kind = error["type"]
+        .as_str()
+        .or_else(|| error["code"].as_str())
+        .unwrap_or_default();
     match kind {
         "rate_limit_exceeded" | "rate_limit_error" | "insufficient_quota" => ErrorKind::Throttling,
         "invalid_request_error" | "context_length_exceeded" => ErrorKind::Validation,

@@ -4,8 +4,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use quarry_bedrock_runtime::types::{
     ContentBlock, ConversationRole, DocumentFormat, DocumentSource, ImageSource, Message,
-    SystemContentBlock, Tool, ToolChoice, ToolInputSchema, ToolResultBlock,
-    ToolResultContentBlock, ToolResultStatus,
+    SystemContentBlock, Tool, ToolChoice, ToolInputSchema, ToolResultBlock, ToolResultContentBlock,
+    ToolResultStatus,
 };
 use serde_json::{Map, Value, json};
 
@@ -91,7 +91,9 @@ pub fn body(
             let choice = match choice {
                 ToolChoice::Auto(_) => json!("auto"),
                 ToolChoice::Any(_) => json!("required"),
-                ToolChoice::Tool(t) => json!({ "type": "function", "function": { "name": t.name } }),
+                ToolChoice::Tool(t) => {
+                    json!({ "type": "function", "function": { "name": t.name } })
+                }
             };
             body.insert("tool_choice".into(), choice);
         }
@@ -153,9 +155,7 @@ fn document(doc: &quarry_bedrock_runtime::types::DocumentBlock) -> Result<Value,
             ProviderError::validation(format!("document '{}' is not UTF-8 text", doc.name))
         })
     };
-    let wrap = |text: String| {
-        json!({ "type": "text", "text": format!("<document name=\"{}\">\n{text}\n</document>", doc.name) })
-    };
+    let wrap = |text: String| json!({ "type": "text", "text": format!("<document name=\"{}\">\n{text}\n</document>", doc.name) });
     match (&doc.source, &doc.format) {
         (DocumentSource::Text(text), _) => Ok(wrap(text.clone())),
         (DocumentSource::Bytes(bytes), Some(DocumentFormat::Pdf)) => Ok(json!({
@@ -164,7 +164,12 @@ fn document(doc: &quarry_bedrock_runtime::types::DocumentBlock) -> Result<Value,
         })),
         (
             DocumentSource::Bytes(bytes),
-            Some(DocumentFormat::Txt | DocumentFormat::Md | DocumentFormat::Csv | DocumentFormat::Html),
+            Some(
+                DocumentFormat::Txt
+                | DocumentFormat::Md
+                | DocumentFormat::Csv
+                | DocumentFormat::Html,
+            ),
         ) => Ok(wrap(text_of(bytes.as_ref())?)),
         (DocumentSource::Bytes(_), format) => Err(unsupported(
             NAME,
@@ -173,7 +178,10 @@ fn document(doc: &quarry_bedrock_runtime::types::DocumentBlock) -> Result<Value,
                 format.as_ref().map_or("(none)", |f| f.as_str())
             ),
         )),
-        _ => Err(unsupported(NAME, "a document source other than bytes or text")),
+        _ => Err(unsupported(
+            NAME,
+            "a document source other than bytes or text",
+        )),
     }
 }
 

@@ -60,16 +60,19 @@ pub fn output(body: &[u8], latency_ms: i64) -> Result<ConverseOutput, ProviderEr
     let choice = &v["choices"][0];
     let message = &choice["message"];
     if !message.is_object() {
-        return Err(malformed_upstream(NAME, "the answer has no choices[0].message"));
+        return Err(malformed_upstream(
+            NAME,
+            "the answer has no choices[0].message",
+        ));
     }
     let mut content = Vec::new();
     if let Some(reasoning) = reasoning_of(message) {
-        content.push(ContentBlock::ReasoningContent(ReasoningContentBlock::ReasoningText(
-            ReasoningTextBlock {
+        content.push(ContentBlock::ReasoningContent(
+            ReasoningContentBlock::ReasoningText(ReasoningTextBlock {
                 text: reasoning.to_owned(),
                 signature: None,
-            },
-        )));
+            }),
+        ));
     }
     if let Some(text) = message["content"].as_str().filter(|t| !t.is_empty()) {
         content.push(ContentBlock::Text(text.to_owned()));
@@ -78,7 +81,8 @@ pub fn output(body: &[u8], latency_ms: i64) -> Result<ConverseOutput, ProviderEr
         content.push(ContentBlock::Text(refusal.to_owned()));
     }
     for call in message["tool_calls"].as_array().into_iter().flatten() {
-        let (Some(id), Some(name)) = (call["id"].as_str(), call["function"]["name"].as_str()) else {
+        let (Some(id), Some(name)) = (call["id"].as_str(), call["function"]["name"].as_str())
+        else {
             return Err(malformed_upstream(NAME, "a tool call without id or name"));
         };
         content.push(ContentBlock::ToolUse(ToolUseBlock {
@@ -89,5 +93,11 @@ pub fn output(body: &[u8], latency_ms: i64) -> Result<ConverseOutput, ProviderEr
         }));
     }
     let stop = stop_reason(choice["finish_reason"].as_str().unwrap_or("stop"));
-    Ok(vocab::output(content, stop, usage(&v["usage"]), latency_ms, None))
+    Ok(vocab::output(
+        content,
+        stop,
+        usage(&v["usage"]),
+        latency_ms,
+        None,
+    ))
 }

@@ -42,7 +42,12 @@ impl Decoder {
     }
 
     /// Opens a new block unless `want` says the open one continues; returns its index.
-    fn ensure(&mut self, same: impl Fn(Open) -> bool, make: impl Fn(i32) -> Open, out: &mut Vec<ConverseStreamOutput>) -> i32 {
+    fn ensure(
+        &mut self,
+        same: impl Fn(Open) -> bool,
+        make: impl Fn(i32) -> Open,
+        out: &mut Vec<ConverseStreamOutput>,
+    ) -> i32 {
         if let Some(open) = self.open
             && same(open)
         {
@@ -57,18 +62,27 @@ impl Decoder {
         index
     }
 
-    fn tool_delta(&mut self, call: &Value, out: &mut Vec<ConverseStreamOutput>) -> Result<(), ProviderError> {
+    fn tool_delta(
+        &mut self,
+        call: &Value,
+        out: &mut Vec<ConverseStreamOutput>,
+    ) -> Result<(), ProviderError> {
         let position = call["index"].as_u64().unwrap_or(0);
         let index = match self.tools.get(&position) {
             Some(index) => {
                 if self.open != Some(Open::Tool(position, *index)) {
                     // Arguments for a call already closed: Converse streams one block at a time.
-                    return Err(malformed_upstream(NAME, "tool call arguments interleaved across calls"));
+                    return Err(malformed_upstream(
+                        NAME,
+                        "tool call arguments interleaved across calls",
+                    ));
                 }
                 *index
             }
             None => {
-                let id = call["id"].as_str().map_or_else(|| format!("call_{position}"), str::to_owned);
+                let id = call["id"]
+                    .as_str()
+                    .map_or_else(|| format!("call_{position}"), str::to_owned);
                 let name = call["function"]["name"]
                     .as_str()
                     .ok_or_else(|| malformed_upstream(NAME, "a streamed tool call without a name"))?
@@ -82,7 +96,10 @@ impl Decoder {
                 index
             }
         };
-        if let Some(args) = call["function"]["arguments"].as_str().filter(|a| !a.is_empty()) {
+        if let Some(args) = call["function"]["arguments"]
+            .as_str()
+            .filter(|a| !a.is_empty())
+        {
             out.push(events::tool_input(index, args.to_owned()));
         }
         Ok(())
@@ -96,11 +113,14 @@ impl StreamDecoder for Decoder {
             self.done = true;
             return Ok(Vec::new());
         }
-        let chunk: Value =
-            serde_json::from_str(data).map_err(|e| malformed_upstream(NAME, format!("a stream chunk is not JSON: {e}")))?;
+        let chunk: Value = serde_json::from_str(data)
+            .map_err(|e| malformed_upstream(NAME, format!("a stream chunk is not JSON: {e}")))?;
         if chunk["error"].is_object() {
             let message = chunk["error"]["message"].as_str().unwrap_or("stream error");
-            return Err(ProviderError::new(error_kind(&chunk["error"]), message.to_owned()));
+            return Err(ProviderError::new(
+                error_kind(&chunk["error"]),
+                message.to_owned(),
+            ));
         }
         let mut out = Vec::new();
         if !self.started {
@@ -110,10 +130,17 @@ impl StreamDecoder for Decoder {
         let choice = &chunk["choices"][0];
         let delta = &choice["delta"];
         if let Some(reasoning) = response::reasoning_of(delta) {
-            let index = self.ensure(|o| matches!(o, Open::Reasoning(_)), Open::Reasoning, &mut out);
+            let index = self.ensure(
+                |o| matches!(o, Open::Reasoning(_)),
+                Open::Reasoning,
+                &mut out,
+            );
             out.push(events::reasoning_text(index, reasoning.to_owned()));
         }
-        for text in [delta["content"].as_str(), delta["refusal"].as_str()].into_iter().flatten() {
+        for text in [delta["content"].as_str(), delta["refusal"].as_str()]
+            .into_iter()
+            .flatten()
+        {
             if !text.is_empty() {
                 let index = self.ensure(|o| matches!(o, Open::Text(_)), Open::Text, &mut out);
                 out.push(events::text(index, text.to_owned()));
@@ -152,7 +179,10 @@ impl StreamDecoder for Decoder {
             out.push(events::message_stop(StopReason::EndTurn, None));
         }
         // A server that ignores `include_usage` reports none: zero, not a guess.
-        let usage = self.usage.take().unwrap_or_else(|| crate::providers::vocab::usage(0, 0, None, None));
+        let usage = self
+            .usage
+            .take()
+            .unwrap_or_else(|| crate::providers::vocab::usage(0, 0, None, None));
         out.push(events::metadata(usage, latency_ms));
         Ok(out)
     }

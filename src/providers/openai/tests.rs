@@ -48,7 +48,10 @@ fn decode(fixture: &str) -> Result<Vec<ConverseStreamOutput>, ProviderError> {
 #[test]
 fn parallel_tool_calls_stream_as_consecutive_blocks_with_cached_usage() {
     let events = decode(include_str!("fixtures/parallel_tools.sse")).unwrap();
-    let kinds: Vec<String> = events.iter().map(|e| format!("{e:?}").split('(').next().unwrap().to_owned()).collect();
+    let kinds: Vec<String> = events
+        .iter()
+        .map(|e| format!("{e:?}").split('(').next().unwrap().to_owned())
+        .collect();
     assert_eq!(
         kinds,
         [
@@ -76,7 +79,12 @@ fn parallel_tool_calls_stream_as_consecutive_blocks_with_cached_usage() {
         panic!();
     };
     assert_eq!(
-        (meta.usage.input_tokens, meta.usage.output_tokens, meta.usage.cache_read_input_tokens, meta.usage.total_tokens),
+        (
+            meta.usage.input_tokens,
+            meta.usage.output_tokens,
+            meta.usage.cache_read_input_tokens,
+            meta.usage.total_tokens
+        ),
         (16, 36, Some(64), 116)
     );
     assert_eq!(meta.metrics.latency_ms, 7);
@@ -110,7 +118,8 @@ fn compatible_servers_reasoning_streams_as_reasoning_content() {
 
 #[test]
 fn a_stream_without_done_or_finish_reason_is_an_error() {
-    let err = decode("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"par\"}}]}\n\n").unwrap_err();
+    let err = decode("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"par\"}}]}\n\n")
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::ModelStreamError);
 }
 
@@ -125,9 +134,12 @@ fn in_stream_errors_keep_their_message_and_kind() {
 fn what_chat_completions_cannot_take_is_refused_by_name() {
     let reasoning = message(
         ConversationRole::Assistant,
-        vec![ContentBlock::ReasoningContent(ReasoningContentBlock::ReasoningText(
-            ReasoningTextBlock { text: "hm".into(), signature: Some("s".into()) },
-        ))],
+        vec![ContentBlock::ReasoningContent(
+            ReasoningContentBlock::ReasoningText(ReasoningTextBlock {
+                text: "hm".into(),
+                signature: Some("s".into()),
+            }),
+        )],
     );
     let image_result = message(
         ConversationRole::User,
@@ -135,7 +147,9 @@ fn what_chat_completions_cannot_take_is_refused_by_name() {
             tool_use_id: "t".into(),
             content: vec![ToolResultContentBlock::Image(ImageBlock {
                 format: ImageFormat::Png,
-                source: quarry_bedrock_runtime::types::ImageSource::Bytes(aws_smithy_types::Blob::new(vec![1])),
+                source: quarry_bedrock_runtime::types::ImageSource::Bytes(
+                    aws_smithy_types::Blob::new(vec![1]),
+                ),
                 error: None,
             })],
             status: None,
@@ -146,9 +160,14 @@ fn what_chat_completions_cannot_take_is_refused_by_name() {
         (vec![reasoning], "reasoningContent"),
         (vec![image_result], "an image inside a toolResult"),
     ] {
-        let err = OpenAi::default().request(&call(history), false).unwrap_err();
+        let err = OpenAi::default()
+            .request(&call(history), false)
+            .unwrap_err();
         assert_eq!(err.kind, ErrorKind::Validation);
-        assert_eq!(err.message, format!("{named} is not supported by provider 'openai'"));
+        assert_eq!(
+            err.message,
+            format!("{named} is not supported by provider 'openai'")
+        );
     }
 }
 
@@ -156,7 +175,9 @@ fn what_chat_completions_cannot_take_is_refused_by_name() {
 fn error_bodies_give_their_message() {
     let body = json!({ "error": { "message": "Incorrect API key provided", "type": "invalid_request_error" } });
     assert_eq!(
-        OpenAi::default().error_message(body.to_string().as_bytes()).as_deref(),
+        OpenAi::default()
+            .error_message(body.to_string().as_bytes())
+            .as_deref(),
         Some("Incorrect API key provided")
     );
     assert_eq!(OpenAi::default().error_message(b"<html>"), None);
@@ -173,7 +194,8 @@ enum Turn {
 fn turn() -> impl Strategy<Value = Turn> {
     prop_oneof![
         "[a-zA-Z0-9 ,.!?éü]{1,40}".prop_map(Turn::Text),
-        proptest::collection::vec(("call_[a-z0-9]{4,12}", "[a-z_]{1,12}", any::<i64>()), 1..3).prop_map(Turn::Tools),
+        proptest::collection::vec(("call_[a-z0-9]{4,12}", "[a-z_]{1,12}", any::<i64>()), 1..3)
+            .prop_map(Turn::Tools),
     ]
 }
 
