@@ -10,6 +10,7 @@ use crate::config::{
 use crate::dispatch::{BodyLimits, Gateway};
 use crate::providers::Provider;
 use crate::providers::ProviderId;
+use crate::providers::bedrock::Bedrock;
 use crate::providers::mock::Mock;
 use crate::providers::openai::OpenAi;
 use crate::providers::transport::{Transport, TransportBuildError};
@@ -64,12 +65,14 @@ pub fn gateway(config: &Config) -> Result<Gateway, BuildError> {
     let runtime = Arc::new(Runtime::new(routes));
     let stub = Arc::new(NotImplementedYet);
     let gateway = Gateway::with_limits(
-        runtime,
+        runtime.clone(),
         stub.clone(),
         stub,
         config.server.max_body_bytes.into(),
     )?;
-    Ok(gateway.with_auth(config.auth.to_auth_mode()))
+    Ok(gateway
+        .with_auth(config.auth.to_auth_mode())
+        .with_passthrough(runtime))
 }
 
 /// The client for one configured provider.
@@ -85,6 +88,12 @@ fn provider_for(id: &ProviderId, config: &ProviderConfig) -> Result<Arc<dyn Prov
             transport(&c.remote, &c.api_keys)?,
             &c.base_url,
             c.headers.clone(),
+        )),
+        ProviderConfig::Bedrock(c) => Arc::new(Bedrock::new(
+            id.clone(),
+            c,
+            // AWS credentials are not keys to rotate: the provider signs or sends its own.
+            transport(&c.remote, &[])?,
         )),
         other => Arc::new(Unavailable::new(id.clone(), other.type_name())),
     })

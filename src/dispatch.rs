@@ -4,6 +4,11 @@
 //! plane, which share those prefixes, so the request's method and path are matched against each
 //! service's modeled routes. In `sigv4` auth mode, requests are verified first, as the client
 //! signed them (before the prefix is stripped).
+//!
+//! Bedrock Runtime calls addressed to a model (`POST /model/{modelId}/{operation}`) are first
+//! offered to the [`PassthroughRouter`]: when the call routes to a provider that takes requests
+//! unchanged (AWS Bedrock itself), the body is relayed as received and the answer streamed back as
+//! it comes, without going through the generated router.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -25,6 +30,7 @@ use tower::{Layer as _, Service, ServiceExt as _};
 
 use crate::auth::{AuthMode, BEDROCK_SERVICES, Identity, S3_SERVICES, Verifier};
 use crate::context::CallContext;
+use crate::providers::{ErrorKind, ModelId, Provider, ProviderError, RawRequest, RuntimeOperation};
 
 /// Where Bedrock is served besides `/`.
 pub const BEDROCK_PREFIX: &str = "/bedrock";
@@ -68,6 +74,17 @@ impl Default for BodyLimits {
 /// the request future provably `Send`).
 type Body = aws_smithy_http_server::body::BoxBodySync;
 
+/// The provider a claimed call goes to, and the upstream model id it is asked for.
+pub type Claimed = (Arc<dyn Provider>, ModelId);
+
+/// Decides whether a Bedrock Runtime call goes to a provider that takes the request unchanged.
+pub trait PassthroughRouter: Send + Sync + 'static {
+    /// The provider and upstream model for a call to `model_id` (percent-decoded, as the client
+    /// named it), when that provider takes raw requests; `Ok(None)` leaves the call to the
+    /// generated router. Runs inside the request's [`CallContext`] (`call` is that context).
+    fn claim(&self, model_id: &str, call: &CallContext) -> Result<Option<Claimed>, ProviderError>;
+}
+
 /// The gateway's HTTP service.
 #[derive(Clone)]
 pub struct Gateway {
@@ -76,6 +93,7 @@ pub struct Gateway {
     runtime: MultiProtocolRoutingService,
     control: MultiProtocolRoutingService,
     files: S3Request<MultiProtocolRoutingService>,
+    passthrough: Option<Arc<dyn PassthroughRouter>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -120,7 +138,14 @@ impl Gateway {
             runtime: quarry_bedrock_runtime::router(runtime, body_limit(limits.runtime))?,
             control: quarry_bedrock::router(control, body_limit(limits.control))?,
             files: S3RequestLayer.layer(quarry_s3::router(files, body_limit(limits.files_xml))?),
+            passthrough: None,
         })
+    }
+
+    /// Offers Bedrock Runtime calls to `router` before the generated router sees them.
+    pub fn with_passthrough(mut self, router: Arc<dyn PassthroughRouter>) -> Self {
+        self.passthrough = Some(router);
+        self
     }
 
     /// Verifies every request before routing it (`[auth] mode = "sigv4"`).
@@ -168,6 +193,88 @@ fn route(method: &str, path: &str) -> (Target, String) {
         Target::Runtime
     };
     (target, inner.to_owned())
+}
+
+/// The model id (percent-decoded) and operation of `POST /model/{modelId}/{operation}`, a path
+/// inside the runtime service. The SDKs encode `/` in a model id (ARNs) as `%2F`, so the id is
+/// always exactly one segment.
+fn passthrough_call(method: &http::Method, path: &str) -> Option<(String, RuntimeOperation)> {
+    if method != http::Method::POST {
+        return None;
+    }
+    let (label, suffix) = path.strip_prefix("/model/")?.split_once('/')?;
+    let operation = RuntimeOperation::from_path_suffix(suffix)?;
+    let model_id = percent_encoding::percent_decode_str(label)
+        .decode_utf8()
+        .ok()?
+        .into_owned();
+    (!model_id.is_empty()).then_some((model_id, operation))
+}
+
+/// Bedrock's status for each error kind (the `httpError` of its modeled exceptions).
+fn error_status(kind: ErrorKind) -> u16 {
+    match kind {
+        ErrorKind::Validation | ErrorKind::ServiceQuotaExceeded => 400,
+        ErrorKind::AccessDenied => 403,
+        ErrorKind::ResourceNotFound => 404,
+        ErrorKind::ModelTimeout => 408,
+        ErrorKind::ModelError | ErrorKind::ModelStreamError => 424,
+        ErrorKind::Throttling | ErrorKind::ModelNotReady => 429,
+        ErrorKind::InternalServer => 500,
+        ErrorKind::ServiceUnavailable => 503,
+    }
+}
+
+/// A provider failure before any answer, as Bedrock's JSON error.
+fn provider_error_response(err: &ProviderError) -> http::Response<BoxBody> {
+    bedrock_error_response(error_status(err.kind), err.kind.code(), &err.message)
+}
+
+/// Relays a claimed call: the body collected within the runtime limit (refused as the generated
+/// router refuses it when over), then handed to the provider unchanged.
+async fn relay(
+    provider: Arc<dyn Provider>,
+    model: ModelId,
+    operation: RuntimeOperation,
+    limit: usize,
+    req: http::Request<Body>,
+) -> http::Response<BoxBody> {
+    let Some(passthrough) = provider.passthrough() else {
+        return provider_error_response(&ProviderError::new(
+            ErrorKind::InternalServer,
+            format!("provider '{}' takes no raw requests", provider.id()),
+        ));
+    };
+    let (parts, body) = req.into_parts();
+    let body = match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            let why = if e.is::<http_body_util::LengthLimitError>() {
+                format!("request body exceeded the configured maximum of {limit} bytes")
+            } else {
+                format!("error reading request body: {e}")
+            };
+            return bedrock_error_response(
+                400,
+                "ValidationException",
+                &format!("Malformed input request: {why}"),
+            );
+        }
+    };
+    let request = RawRequest {
+        operation,
+        model,
+        query: parts.uri.query().map(str::to_owned),
+        headers: parts.headers,
+        body,
+    };
+    match passthrough.forward(request).await {
+        Ok(response) => response,
+        Err(err) => {
+            tracing::warn!(provider = %provider.id(), error = %err, "passthrough call failed");
+            provider_error_response(&err)
+        }
+    }
 }
 
 fn with_path<B>(mut req: http::Request<B>, path: &str) -> http::Request<B> {
@@ -269,6 +376,10 @@ where
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let (target, path) = route(req.method().as_str(), req.uri().path());
+        let raw_call = match (&self.passthrough, target) {
+            (Some(_), Target::Runtime) => passthrough_call(req.method(), &path),
+            _ => None,
+        };
         let id = request_id();
         let envelope = RequestContext {
             request_id: id.clone(),
@@ -301,14 +412,30 @@ where
             let req = with_path(req, &path);
             // Handlers see the headers and the authenticated key through the call context.
             let routed = async move {
-                match target {
+                if let (Some((model_id, operation)), Some(router)) = (raw_call, &this.passthrough) {
+                    let context = CallContext::current();
+                    match router.claim(&model_id, &context) {
+                        Ok(Some((provider, model))) => {
+                            let limit = this.limits.runtime;
+                            let response = relay(provider, model, operation, limit, req).await;
+                            return Ok::<_, Infallible>((response, true));
+                        }
+                        Ok(None) => {}
+                        Err(err) => return Ok((provider_error_response(&err), false)),
+                    }
+                }
+                let response = match target {
                     Target::Runtime => this.runtime.oneshot(req).await,
                     Target::Control => this.control.oneshot(req).await,
                     Target::Files => this.files.oneshot(req).await,
-                }
+                }?;
+                Ok((response, false))
             };
-            let mut response = crate::context::scope(call, routed).await?;
-            stamp_request_id(&mut response, &id, target);
+            let (mut response, relayed) = crate::context::scope(call, routed).await?;
+            // A relayed answer keeps the upstream's request id (AWS's own, for AWS support).
+            if !(relayed && response.headers().contains_key("x-amzn-requestid")) {
+                stamp_request_id(&mut response, &id, target);
+            }
             Ok(response)
         };
         Box::pin(scope(envelope, serve))
@@ -354,5 +481,57 @@ mod tests {
         );
         // Unknown paths go to the runtime router, which answers Bedrock's routing error.
         assert_eq!(route("GET", "/nope").0, Target::Runtime);
+    }
+
+    #[test]
+    fn model_calls_are_offered_to_the_passthrough_router() {
+        let post = http::Method::POST;
+        assert_eq!(
+            passthrough_call(&post, "/model/anthropic.claude-v2%3A1/converse"),
+            Some(("anthropic.claude-v2:1".into(), RuntimeOperation::Converse))
+        );
+        assert_eq!(
+            passthrough_call(
+                &post,
+                "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.meta.llama3/invoke-with-response-stream"
+            ),
+            Some((
+                "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.meta.llama3".into(),
+                RuntimeOperation::InvokeModelWithResponseStream
+            ))
+        );
+        for op in RuntimeOperation::ALL {
+            let path = format!("/model/m/{}", op.path_suffix());
+            assert_eq!(passthrough_call(&post, &path), Some(("m".into(), op)));
+        }
+        // Not a model call, not POST, or not one segment of model id: the generated router's.
+        assert_eq!(
+            passthrough_call(&http::Method::GET, "/model/m/converse"),
+            None
+        );
+        assert_eq!(passthrough_call(&post, "/model/m/converse/x"), None);
+        assert_eq!(passthrough_call(&post, "/model/a/b/converse"), None);
+        assert_eq!(passthrough_call(&post, "/model//converse"), None);
+        assert_eq!(passthrough_call(&post, "/model/m/chat"), None);
+        assert_eq!(
+            passthrough_call(&post, "/guardrail/g/version/1/apply"),
+            None
+        );
+        assert_eq!(passthrough_call(&post, "/model/%FF/converse"), None);
+    }
+
+    #[test]
+    fn provider_errors_carry_bedrock_statuses() {
+        assert_eq!(error_status(ErrorKind::ServiceUnavailable), 503);
+        assert_eq!(error_status(ErrorKind::ModelTimeout), 408);
+        assert_eq!(error_status(ErrorKind::AccessDenied), 403);
+        assert_eq!(error_status(ErrorKind::Throttling), 429);
+        let response =
+            provider_error_response(&ProviderError::new(ErrorKind::ServiceUnavailable, "down"));
+        assert_eq!(response.status(), 503);
+        assert_eq!(
+            response.headers()["x-amzn-errortype"],
+            "ServiceUnavailableException"
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! translated to and from Converse by [`crate::families`], so every provider serves every family.
 
 pub mod api;
+pub mod bedrock;
 mod error;
 pub mod mock;
 pub mod openai;
@@ -92,4 +93,70 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Counts the input tokens of a Converse call.
     fn count_tokens(&self, call: ConverseCall) -> BoxFuture<'_, Result<i32, ProviderError>>;
+
+    /// The provider's raw side, when it takes Bedrock Runtime requests unchanged (AWS Bedrock
+    /// itself): calls routed to it directly then skip translation altogether.
+    fn passthrough(&self) -> Option<&dyn Passthrough> {
+        None
+    }
+}
+
+/// A Bedrock Runtime request as the client sent it, for providers that take it unchanged.
+#[derive(Debug, Clone)]
+pub struct RawRequest {
+    pub operation: RuntimeOperation,
+    /// The upstream model id, after routing.
+    pub model: ModelId,
+    /// The query string as received, without the `?`.
+    pub query: Option<String>,
+    /// Every header the client sent; the provider picks what it forwards.
+    pub headers: http::HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+/// The Bedrock Runtime operations addressed as `POST /model/{modelId}/{suffix}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuntimeOperation {
+    Converse,
+    ConverseStream,
+    InvokeModel,
+    InvokeModelWithResponseStream,
+    CountTokens,
+}
+
+impl RuntimeOperation {
+    /// Every operation, for tests and path matching.
+    pub const ALL: [RuntimeOperation; 5] = [
+        Self::Converse,
+        Self::ConverseStream,
+        Self::InvokeModel,
+        Self::InvokeModelWithResponseStream,
+        Self::CountTokens,
+    ];
+
+    /// The last path segment naming the operation.
+    pub fn path_suffix(&self) -> &'static str {
+        match self {
+            Self::Converse => "converse",
+            Self::ConverseStream => "converse-stream",
+            Self::InvokeModel => "invoke",
+            Self::InvokeModelWithResponseStream => "invoke-with-response-stream",
+            Self::CountTokens => "count-tokens",
+        }
+    }
+
+    /// The operation a path suffix names.
+    pub fn from_path_suffix(suffix: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|op| op.path_suffix() == suffix)
+    }
+}
+
+/// A provider that relays raw Bedrock Runtime requests and answers byte for byte.
+pub trait Passthrough: Send + Sync {
+    /// Sends the request upstream and returns the answer as it arrives: status, headers and a
+    /// streamed body. An `Err` is a failure before any answer (network, timeout, credentials).
+    fn forward(
+        &self,
+        request: RawRequest,
+    ) -> BoxFuture<'_, Result<http::Response<aws_smithy_http_server::body::BoxBody>, ProviderError>>;
 }

@@ -2,6 +2,7 @@
 
 mod errors;
 mod invoke;
+mod passthrough;
 pub mod routing;
 
 use std::sync::Arc;
