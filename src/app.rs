@@ -11,6 +11,7 @@ use crate::dispatch::{BodyLimits, Gateway};
 use crate::providers::Provider;
 use crate::providers::ProviderId;
 use crate::providers::bedrock::Bedrock;
+use crate::providers::gemini::Gemini;
 use crate::providers::mock::Mock;
 use crate::providers::openai::OpenAi;
 use crate::providers::transport::{Transport, TransportBuildError};
@@ -94,6 +95,13 @@ fn provider_for(id: &ProviderId, config: &ProviderConfig) -> Result<Arc<dyn Prov
             c,
             // AWS credentials are not keys to rotate: the provider signs or sends its own.
             transport(&c.remote, &[])?,
+        )),
+        ProviderConfig::Gemini(c) => Arc::new(UpstreamProvider::new(
+            id.clone(),
+            Gemini,
+            transport(&c.remote, &c.api_keys)?,
+            &c.base_url,
+            http::HeaderMap::new(),
         )),
         other => Arc::new(Unavailable::new(id.clone(), other.type_name())),
     })

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod bedrock;
 mod error;
+pub mod gemini;
 pub mod mock;
 pub mod openai;
 pub mod transport;

@@ -3,6 +3,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod gemini;
 mod harness;
 mod openai;
 mod reliability;
