@@ -29,14 +29,21 @@ impl OpenAi {
 
 /// The Bedrock kind for an OpenAI error `type` / `code` (in-stream errors carry no status).
 fn error_kind(error: &serde_json::Value) -> ErrorKind {
-    let kind = error["type"]
+    // vLLM and OpenRouter put an HTTP status in `code`.
+    if let Some(status) = error["code"].as_u64().and_then(|c| u16::try_from(c).ok()) {
+        return super::transport::status_kind(status);
+    }
+    // OpenAI's rate limits say `"type": "tokens"` and `"code": "rate_limit_exceeded"`: code first.
+    let kind = error["code"]
         .as_str()
-        .or_else(|| error["code"].as_str())
+        .or_else(|| error["type"].as_str())
         .unwrap_or_default();
     match kind {
         "rate_limit_exceeded" | "rate_limit_error" | "insufficient_quota" => ErrorKind::Throttling,
-        "invalid_request_error" | "context_length_exceeded" => ErrorKind::Validation,
-        "server_error" | "api_error" => ErrorKind::InternalServer,
+        "invalid_request_error" | "context_length_exceeded" | "BadRequestError" => {
+            ErrorKind::Validation
+        }
+        "server_error" | "api_error" | "InternalServerError" => ErrorKind::InternalServer,
         "overloaded" | "service_unavailable" => ErrorKind::ServiceUnavailable,
         _ => ErrorKind::ModelStreamError,
     }

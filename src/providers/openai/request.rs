@@ -59,7 +59,7 @@ pub fn body(
         if let Some(p) = config.top_p {
             body.insert("top_p".into(), vocab::float(p));
         }
-        if let Some(stop) = &config.stop_sequences {
+        if let Some(stop) = config.stop_sequences.as_ref().filter(|s| !s.is_empty()) {
             body.insert("stop".into(), json!(stop));
         }
     }
@@ -86,7 +86,9 @@ pub fn body(
                 }
             }
         }
-        body.insert("tools".into(), Value::Array(specs));
+        if !specs.is_empty() {
+            body.insert("tools".into(), Value::Array(specs));
+        }
         if let Some(choice) = &tools.tool_choice {
             let choice = match choice {
                 ToolChoice::Auto(_) => json!("auto"),
@@ -150,6 +152,12 @@ fn user(message: &Message, index: usize, out: &mut Vec<Value>) -> Result<(), Pro
 }
 
 fn document(doc: &quarry_bedrock_runtime::types::DocumentBlock) -> Result<Value, ProviderError> {
+    if doc.context.is_some() {
+        return Err(unsupported(NAME, "document context"));
+    }
+    if doc.citations.as_ref().is_some_and(|c| c.enabled) {
+        return Err(unsupported(NAME, "document citations"));
+    }
     let text_of = |bytes: &[u8]| {
         std::str::from_utf8(bytes).map(str::to_owned).map_err(|_| {
             ProviderError::validation(format!("document '{}' is not UTF-8 text", doc.name))
@@ -222,6 +230,12 @@ fn assistant(message: &Message, index: usize) -> Result<Value, ProviderError> {
                 "function": { "name": tool.name, "arguments": vocab::to_value(&tool.input).to_string() }
             })),
             ContentBlock::CachePoint(_) => {}
+            // Reasoning a compatible server returned (it has no signature) is not input to Chat
+            // Completions — DeepSeek refuses it back — so it stays out of the next turn. Signed
+            // reasoning from another provider is refused below: its signature would be lost.
+            ContentBlock::ReasoningContent(
+                quarry_bedrock_runtime::types::ReasoningContentBlock::ReasoningText(r),
+            ) if r.signature.is_none() => {}
             ContentBlock::ToolResult(_) => {
                 return Err(ProviderError::validation(format!(
                     "messages.{index}: toolResult blocks belong in user messages"

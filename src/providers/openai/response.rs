@@ -46,12 +46,23 @@ pub fn reasoning_of(message: &Value) -> Option<&str> {
         .filter(|r| !r.is_empty())
 }
 
-/// A tool call's arguments, which OpenAI sends as a JSON string.
-pub fn arguments(raw: &str) -> Result<aws_smithy_types::Document, ProviderError> {
-    let raw = if raw.trim().is_empty() { "{}" } else { raw };
-    serde_json::from_str::<Value>(raw)
-        .map(|v| vocab::to_document(&v))
-        .map_err(|e| malformed_upstream(NAME, format!("tool call arguments are not JSON: {e}")))
+/// A tool call's arguments: a JSON string as OpenAI sends them, or (some compatible servers) the
+/// JSON object itself.
+pub fn arguments(raw: &Value) -> Result<aws_smithy_types::Document, ProviderError> {
+    match raw {
+        Value::Null => Ok(vocab::to_document(&serde_json::json!({}))),
+        Value::String(s) if s.trim().is_empty() => Ok(vocab::to_document(&serde_json::json!({}))),
+        Value::String(s) => serde_json::from_str::<Value>(s)
+            .map(|v| vocab::to_document(&v))
+            .map_err(|e| {
+                malformed_upstream(NAME, format!("tool call arguments are not JSON: {e}"))
+            }),
+        Value::Object(_) => Ok(vocab::to_document(raw)),
+        other => Err(malformed_upstream(
+            NAME,
+            format!("tool call arguments are {other}, not a JSON object"),
+        )),
+    }
 }
 
 pub fn output(body: &[u8], latency_ms: i64) -> Result<ConverseOutput, ProviderError> {
@@ -88,11 +99,20 @@ pub fn output(body: &[u8], latency_ms: i64) -> Result<ConverseOutput, ProviderEr
         content.push(ContentBlock::ToolUse(ToolUseBlock {
             tool_use_id: id.to_owned(),
             name: name.to_owned(),
-            input: arguments(call["function"]["arguments"].as_str().unwrap_or("{}"))?,
+            input: arguments(&call["function"]["arguments"])?,
             r#type: None,
         }));
     }
-    let stop = stop_reason(choice["finish_reason"].as_str().unwrap_or("stop"));
+    let mut stop = stop_reason(choice["finish_reason"].as_str().unwrap_or("stop"));
+    // A forced tool choice ends with "stop" on OpenAI and most compatible servers, yet the
+    // answer is a tool call: clients run tools on `tool_use`.
+    if stop == StopReason::EndTurn
+        && content
+            .iter()
+            .any(|b| matches!(b, ContentBlock::ToolUse(_)))
+    {
+        stop = StopReason::ToolUse;
+    }
     Ok(vocab::output(
         content,
         stop,

@@ -67,7 +67,14 @@ impl Decoder {
         call: &Value,
         out: &mut Vec<ConverseStreamOutput>,
     ) -> Result<(), ProviderError> {
-        let position = call["index"].as_u64().unwrap_or(0);
+        // Some compatible servers omit `index`: a new id then means a new call.
+        let position = match call["index"].as_u64() {
+            Some(i) => i,
+            None => match (call["id"].as_str(), self.open) {
+                (None, Some(Open::Tool(p, _))) => p,
+                _ => u64::MAX - self.tools.len() as u64,
+            },
+        };
         let index = match self.tools.get(&position) {
             Some(index) => {
                 if self.open != Some(Open::Tool(position, *index)) {
@@ -153,7 +160,12 @@ impl StreamDecoder for Decoder {
             self.close(&mut out);
             if !self.stopped {
                 self.stopped = true;
-                out.push(events::message_stop(response::stop_reason(finish), None));
+                let mut stop = response::stop_reason(finish);
+                // A forced tool choice ends with "stop", yet the answer is a tool call.
+                if stop == StopReason::EndTurn && !self.tools.is_empty() {
+                    stop = StopReason::ToolUse;
+                }
+                out.push(events::message_stop(stop, None));
             }
         }
         if chunk["usage"].is_object() {

@@ -253,3 +253,81 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_forced_tool_call_that_ends_with_stop_is_tool_use() {
+    let answer = json!({
+        "choices": [{ "index": 0, "finish_reason": "stop", "message": { "role": "assistant", "content": null,
+            "tool_calls": [{ "id": "call_1", "type": "function",
+                             "function": { "name": "f", "arguments": { "a": 1 } } }] } }],
+        "usage": { "prompt_tokens": 3, "completion_tokens": 2 }
+    });
+    let out = OpenAi::default()
+        .response(&call(vec![]), answer.to_string().as_bytes(), 0)
+        .unwrap();
+    assert_eq!(out.stop_reason, StopReason::ToolUse);
+    let Answer::Message(m) = out.output;
+    let ContentBlock::ToolUse(t) = &m.content[0] else {
+        panic!("{m:?}");
+    };
+    // Arguments sent as an object (some compatible servers) are taken as they are.
+    assert_eq!(
+        crate::providers::vocab::to_value(&t.input),
+        json!({ "a": 1 })
+    );
+}
+
+#[test]
+fn numeric_error_codes_and_openai_rate_limits_map_to_their_kinds() {
+    for (error, kind) in [
+        (
+            json!({ "type": "tokens", "code": "rate_limit_exceeded", "message": "m" }),
+            ErrorKind::Throttling,
+        ),
+        (
+            json!({ "type": "BadRequestError", "code": 400, "message": "m" }),
+            ErrorKind::Validation,
+        ),
+        (
+            json!({ "type": "InternalServerError", "code": 503, "message": "m" }),
+            ErrorKind::ServiceUnavailable,
+        ),
+        (
+            json!({ "type": "server_error", "code": null, "message": "m" }),
+            ErrorKind::InternalServer,
+        ),
+    ] {
+        assert_eq!(error_kind(&error), kind, "{error}");
+    }
+}
+
+#[test]
+fn unsigned_reasoning_from_a_compatible_server_stays_out_of_the_next_turn() {
+    let history = vec![
+        message(
+            ConversationRole::User,
+            vec![ContentBlock::Text("2+2?".into())],
+        ),
+        message(
+            ConversationRole::Assistant,
+            vec![
+                ContentBlock::ReasoningContent(ReasoningContentBlock::ReasoningText(
+                    ReasoningTextBlock {
+                        text: "add".into(),
+                        signature: None,
+                    },
+                )),
+                ContentBlock::Text("4".into()),
+            ],
+        ),
+        message(
+            ConversationRole::User,
+            vec![ContentBlock::Text("and 3+3?".into())],
+        ),
+    ];
+    let request = OpenAi::default().request(&call(history), false).unwrap();
+    assert_eq!(
+        request.body["messages"][1],
+        json!({ "role": "assistant", "content": "4" })
+    );
+}
