@@ -1,5 +1,6 @@
 //! Project tasks behind `cargo xtask`: model refresh, code generation, CI and benchmarks.
 
+mod bench;
 mod ci;
 mod codegen;
 mod conformance;
@@ -17,6 +18,9 @@ usage: cargo xtask <task>
   conformance                                  boto3 (PyPI, in a venv) against the built gateway
   sigv4-vectors                                AWS's SigV4 test suite (botocore sdist) into target/sigv4-testsuite/
   ci                                           everything CI runs
+  bench [--duration S] [--concurrency C] [--write]
+                                               the gateway's overhead against a direct call (release build;
+                                               --write puts the results in docs/benchmarks.md)
 ";
 
 fn main() -> anyhow::Result<()> {
@@ -52,6 +56,7 @@ fn main() -> anyhow::Result<()> {
             codegen::run(&root, check)
         }
         Some("ci") => ci::run_ci(&root),
+        Some("bench") => bench::run(&root, &args[1..]),
         Some("conformance") => conformance::run(&root, true),
         Some("sigv4-vectors") => sigv4_vectors::run(&root),
         _ => {

@@ -1,0 +1,56 @@
+//! `cargo xtask bench`: builds the gateway and the load generator in release mode and runs them.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+
+pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    let mut forwarded = Vec::new();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--duration" | "--concurrency" => {
+                let value = rest
+                    .next()
+                    .with_context(|| format!("{arg} needs a value"))?;
+                forwarded.extend([arg.clone(), value.clone()]);
+            }
+            "--write" => forwarded.extend([
+                "--write".to_owned(),
+                root.join("docs/benchmarks.md").display().to_string(),
+            ]),
+            other => bail!("unknown argument {other} (--duration S, --concurrency C, --write)"),
+        }
+    }
+    println!("==> cargo build --release -p quarry --bin quarry -p quarry-bench");
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "quarry",
+            "--bin",
+            "quarry",
+            "-p",
+            "quarry-bench",
+        ])
+        .current_dir(root)
+        .status()
+        .context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build --release failed");
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), std::path::PathBuf::from);
+    println!("==> quarry-bench {}", forwarded.join(" "));
+    let status = Command::new(target.join("release/quarry-bench"))
+        .args(&forwarded)
+        .current_dir(root)
+        .status()
+        .context("running quarry-bench")?;
+    if !status.success() {
+        bail!("quarry-bench failed");
+    }
+    Ok(())
+}
