@@ -303,6 +303,11 @@ impl Bound {
                 }
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
+                        // Event-stream frames are small writes: with Nagle on, each one after the
+                        // first waits for the client's delayed ACK (~40 ms), which is buffering.
+                        if let Err(e) = stream.set_nodelay(true) {
+                            tracing::debug!(%peer, error = %e, "could not disable Nagle's algorithm");
+                        }
                         // Subscribed now, before any shutdown signal, so the connection cannot miss it.
                         let watcher = graceful.watcher();
                         let builder = builder.clone();

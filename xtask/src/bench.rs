@@ -23,17 +23,16 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
             other => bail!("unknown argument {other} (--duration S, --concurrency C, --write)"),
         }
     }
-    println!("==> cargo build --release -p quarry --bin quarry -p quarry-bench");
+    println!("==> cargo build --release -p quarry -p quarry-bench --bins");
     let status = Command::new(env!("CARGO"))
         .args([
             "build",
             "--release",
             "-p",
             "quarry",
-            "--bin",
-            "quarry",
             "-p",
             "quarry-bench",
+            "--bins",
         ])
         .current_dir(root)
         .status()
