@@ -10,12 +10,12 @@ use crate::config::{
 use crate::dispatch::{BodyLimits, Gateway};
 use crate::providers::Provider;
 use crate::providers::ProviderId;
+use crate::providers::anthropic::Anthropic;
 use crate::providers::bedrock::Bedrock;
 use crate::providers::gemini::Gemini;
 use crate::providers::mock::Mock;
 use crate::providers::openai::OpenAi;
 use crate::providers::transport::{Transport, TransportBuildError};
-use crate::providers::unavailable::Unavailable;
 use crate::providers::upstream::UpstreamProvider;
 use crate::runtime::Runtime;
 use crate::runtime::routing::{Routes, UnknownProvider};
@@ -42,7 +42,7 @@ impl From<crate::config::BodyLimits> for BodyLimits {
     }
 }
 
-/// Bedrock Runtime over the configured providers (those without a client yet answer 503); the
+/// Bedrock Runtime over the configured providers; the
 /// control plane and S3 not implemented yet.
 pub fn gateway(config: &Config) -> Result<Gateway, BuildError> {
     let providers = config
@@ -103,7 +103,13 @@ fn provider_for(id: &ProviderId, config: &ProviderConfig) -> Result<Arc<dyn Prov
             &c.base_url,
             http::HeaderMap::new(),
         )),
-        other => Arc::new(Unavailable::new(id.clone(), other.type_name())),
+        ProviderConfig::Anthropic(c) => Arc::new(UpstreamProvider::new(
+            id.clone(),
+            Anthropic::new(c.anthropic_version.clone()),
+            transport(&c.remote, &c.api_keys)?,
+            &c.base_url,
+            http::HeaderMap::new(),
+        )),
     })
 }
 

@@ -1,4 +1,10 @@
-"""The Bedrock overview seeds' boto3 snippets, run unmodified against Quarry on the mock provider."""
+"""The Bedrock overview seeds' boto3 snippets, run unmodified against Quarry on every leg.
+
+`runtime` is the seeds' client on one leg's gateway: the mock provider, or a remote provider
+(openai, anthropic, gemini, bedrock) answering from the fake upstreams (see conftest.py). The
+fakes echo and count tokens as the mock does, so each assertion holds on every leg; the tests
+marked `mock_only` exercise the mock provider's own switches and run on the mock leg alone.
+"""
 
 import json
 
@@ -70,6 +76,7 @@ def test_custom_headers_before_sign(runtime):
     assert response["output"]["message"]["content"][0]["text"] == "Hello with custom headers!"
 
 
+@pytest.mark.mock_only
 def test_provider_header_before_send(runtime):
     def route(request, **kwargs):
         request.headers["x-model-provider"] = "mock"
@@ -79,6 +86,7 @@ def test_provider_header_before_send(runtime):
     assert response["output"]["message"]["content"][0]["text"] == "via header"
 
 
+@pytest.mark.mock_only
 def test_unknown_provider_is_a_validation_error(runtime):
     def route(request, **kwargs):
         request.headers["x-model-provider"] = "nope"
@@ -91,6 +99,7 @@ def test_unknown_provider_is_a_validation_error(runtime):
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
+@pytest.mark.mock_only
 def test_errors_are_typed(runtime):
     with pytest.raises(runtime.exceptions.ThrottlingException):
         runtime.converse(modelId="mock.throttle", messages=[{"role": "user", "content": [{"text": "x"}]}])
@@ -99,6 +108,7 @@ def test_errors_are_typed(runtime):
     assert "Member must satisfy enum value set" in str(err.value)
 
 
+@pytest.mark.mock_only
 def test_stream_failure_mid_stream_is_typed(runtime):
     response = runtime.converse_stream(
         modelId="mock.stream-throttle", messages=[{"role": "user", "content": [{"text": "some words here"}]}]
@@ -114,6 +124,7 @@ def test_stream_failure_mid_stream_is_typed(runtime):
     assert len(received) == 3
 
 
+@pytest.mark.mock_only
 def test_tool_round_trip(runtime):
     tools = {
         "tools": [

@@ -3,6 +3,7 @@
 //! A provider answers Converse calls (whole or streamed) and counts tokens; InvokeModel bodies are
 //! translated to and from Converse by [`crate::families`], so every provider serves every family.
 
+pub mod anthropic;
 pub mod api;
 pub mod bedrock;
 mod error;
@@ -10,7 +11,6 @@ pub mod gemini;
 pub mod mock;
 pub mod openai;
 pub mod transport;
-pub mod unavailable;
 pub mod upstream;
 pub mod vocab;
 

@@ -1,0 +1,848 @@
+"""Fake upstreams for the boto3 provider legs: OpenAI, Anthropic, Gemini and AWS Bedrock on one port.
+
+Standard library only. Each provider lives under its own path prefix and speaks that provider's
+public wire format (JSON bodies, SSE framing, AWS event-stream framing, error shapes), checking the
+credentials the gateway must send:
+
+    /openai/v1/chat/completions                          Authorization: Bearer <key>
+    /anthropic/v1/messages                               x-api-key, anthropic-version
+    /gemini/v1beta/models/{model}:generateContent        x-goog-api-key
+    /gemini/v1beta/models/{model}:streamGenerateContent?alt=sse
+    /bedrock/model/{modelId}/converse                    Authorization: AWS4-HMAC-SHA256 ...
+    /bedrock/model/{modelId}/converse-stream
+    /bedrock/model/{modelId}/invoke
+    /bedrock/model/{modelId}/invoke-with-response-stream
+
+Every provider answers as Quarry's built-in mock does, so the seeds' assertions hold on every leg:
+it echoes the last user message's text (its text parts joined by a space), counts input tokens as
+the whitespace-separated words of all user and system text (at least 1) and output tokens as the
+words of the answer, and streams text in deltas of 8 characters.
+
+`GET /_requests` returns every request seen so far, per provider, as JSON, so a test can tell that
+a call really reached the upstream.
+
+Usage: python fake_upstreams.py --port N   (0 picks a free port; the port is printed on the
+first line of stdout either way).
+"""
+
+import argparse
+import base64
+import json
+import sys
+import threading
+import time
+import uuid
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+CHUNK_CHARS = 8
+
+# The keys the gateway is configured with (overridable on the command line).
+KEYS = {
+    "openai": "fake-openai-key",
+    "anthropic": "fake-anthropic-key",
+    "gemini": "fake-gemini-key",
+    "bedrock": "AKIAQUARRYFAKEUPSTRM",
+}
+# The region the gateway's bedrock provider signs for.
+BEDROCK_REGION = ["us-west-2"]
+
+LOG_LOCK = threading.Lock()
+LOG = {"openai": [], "anthropic": [], "gemini": [], "bedrock": [], "unknown": []}
+
+
+def words(text):
+    return len(text.split())
+
+
+def chunks(text):
+    return [text[i : i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)] or [""]
+
+
+def new_id(prefix):
+    return prefix + uuid.uuid4().hex[:24]
+
+
+class Reject(Exception):
+    """A request the upstream refuses: status, headers and a JSON body in its own error shape."""
+
+    def __init__(self, status, body, headers=None):
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+# --- Request bodies: the texts they carry ---------------------------------------------------------
+
+
+def openai_text(content):
+    """Chat Completions `content`: a string, or an array of content parts."""
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [content]
+    if isinstance(content, list):
+        return [p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"]
+    raise Reject(400, openai_error("Invalid type for 'messages[].content'.", "invalid_request_error", "messages"))
+
+
+def anthropic_text(content):
+    """Anthropic `content` / `system`: a string, or an array of content blocks."""
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [content]
+    if isinstance(content, list):
+        out = []
+        for block in content:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "text":
+                out.append(block.get("text", ""))
+            elif block.get("type") == "tool_result":
+                out.extend(anthropic_text(block.get("content")))
+        return out
+    raise Reject(400, anthropic_error("invalid_request_error", "messages: content must be a string or an array"))
+
+
+def converse_text(blocks):
+    """Bedrock Converse content blocks (or system blocks)."""
+    out = []
+    for block in blocks or []:
+        if isinstance(block, dict) and isinstance(block.get("text"), str):
+            out.append(block["text"])
+    return out
+
+
+def answer(last_user_parts, input_texts):
+    """The echo and its token counts, as the mock provider computes them."""
+    text = " ".join(last_user_parts)
+    prompt = max(1, sum(words(t) for t in input_texts))
+    return text, prompt, words(text)
+
+
+# --- Error shapes ---------------------------------------------------------------------------------
+
+
+def openai_error(message, kind, param=None, code=None):
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def anthropic_error(kind, message):
+    return {"type": "error", "error": {"type": kind, "message": message}}
+
+
+def gemini_error(code, status, message):
+    return {"error": {"code": code, "message": message, "status": status}}
+
+
+def bedrock_reject(status, error_type, message):
+    return Reject(status, {"message": message}, {"x-amzn-ErrorType": f"{error_type}:http://internal.amazon.com/coral/com.amazon.bedrock/"})
+
+
+# --- AWS event-stream framing ---------------------------------------------------------------------
+
+
+def eventstream_header(name, value):
+    name_bytes = name.encode()
+    value_bytes = value.encode()
+    # Header value type 7: a UTF-8 string with a 2-byte length.
+    return bytes([len(name_bytes)]) + name_bytes + b"\x07" + len(value_bytes).to_bytes(2, "big") + value_bytes
+
+
+def eventstream_message(event_type, payload):
+    headers = (
+        eventstream_header(":event-type", event_type)
+        + eventstream_header(":content-type", "application/json")
+        + eventstream_header(":message-type", "event")
+    )
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    total = 4 + 4 + 4 + len(headers) + len(body) + 4
+    prelude = total.to_bytes(4, "big") + len(headers).to_bytes(4, "big")
+    prelude += zlib.crc32(prelude).to_bytes(4, "big")
+    message = prelude + headers + body
+    return message + zlib.crc32(message).to_bytes(4, "big")
+
+
+def padding(n):
+    """Bedrock pads stream event payloads with a `p` member of varying length."""
+    return "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[: 1 + n % 40]
+
+
+# --- The server -----------------------------------------------------------------------------------
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-upstreams/1"
+
+    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    # Plumbing -------------------------------------------------------------------------------------
+
+    def read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            data = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return data
+                data += self.rfile.read(size)
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def send_json(self, status, body, headers=None):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def start_stream(self, content_type, headers=None):
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+
+    def write_chunk(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def end_stream(self):
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def record(self, provider, path, status, **extra):
+        entry = {"method": self.command, "path": path, "status": status}
+        entry.update(extra)
+        with LOG_LOCK:
+            LOG.setdefault(provider, []).append(entry)
+
+    # Dispatch -------------------------------------------------------------------------------------
+
+    def do_GET(self):
+        if self.path == "/_requests":
+            with LOG_LOCK:
+                snapshot = json.loads(json.dumps(LOG))
+            self.send_json(200, snapshot)
+            return
+        self.read_body()
+        self.record("unknown", self.path, 404)
+        self.send_json(404, {"message": f"no such route: GET {self.path}"})
+
+    def do_POST(self):
+        raw = self.read_body()
+        url = urlsplit(self.path)
+        routes = (
+            ("/openai/", "openai", self.openai),
+            ("/anthropic/", "anthropic", self.anthropic),
+            ("/gemini/", "gemini", self.gemini),
+            ("/bedrock/", "bedrock", self.bedrock),
+        )
+        for prefix, provider, handler in routes:
+            if url.path.startswith(prefix):
+                try:
+                    detail = handler(url, raw) or {}
+                    self.record(provider, self.path, 200, **detail)
+                except Reject as r:
+                    self.record(provider, self.path, r.status, error=r.body)
+                    self.send_json(r.status, r.body, r.headers)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.record(provider, self.path, 499)
+                return
+        self.record("unknown", self.path, 404)
+        self.send_json(404, {"message": f"no such route: POST {self.path}"})
+
+    def json_body(self, raw, reject):
+        try:
+            body = json.loads(raw)
+        except ValueError as e:
+            raise reject(f"the request body is not valid JSON: {e}") from None
+        if not isinstance(body, dict):
+            raise reject("the request body must be a JSON object")
+        return body
+
+    # OpenAI Chat Completions ----------------------------------------------------------------------
+
+    def openai(self, url, raw):
+        if url.path != "/openai/v1/chat/completions":
+            raise Reject(404, openai_error(f"Invalid URL (POST {url.path})", "invalid_request_error"))
+        auth = self.headers.get("Authorization", "")
+        if not auth.startswith("Bearer "):
+            raise Reject(
+                401,
+                openai_error(
+                    "You didn't provide an API key. You need to provide your API key in an Authorization header "
+                    "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                    "invalid_request_error",
+                ),
+            )
+        if auth[len("Bearer ") :] != KEYS["openai"]:
+            raise Reject(
+                401,
+                openai_error("Incorrect API key provided.", "invalid_request_error", None, "invalid_api_key"),
+            )
+        body = self.json_body(raw, lambda m: Reject(400, openai_error(m, "invalid_request_error")))
+        model = body.get("model")
+        messages = body.get("messages")
+        if not isinstance(model, str) or not model:
+            raise Reject(400, openai_error("you must provide a model parameter", "invalid_request_error"))
+        if not isinstance(messages, list) or not messages:
+            raise Reject(
+                400, openai_error("[] is too short - 'messages'", "invalid_request_error", "messages", "empty_array")
+            )
+        inputs, last_user = [], None
+        for i, m in enumerate(messages):
+            role = m.get("role") if isinstance(m, dict) else None
+            if role not in ("system", "developer", "user", "assistant", "tool"):
+                raise Reject(
+                    400,
+                    openai_error(
+                        f"Invalid value: '{role}'. Supported values are: 'system', 'assistant', 'user', "
+                        "'tool', 'function' and 'developer'.",
+                        "invalid_request_error",
+                        f"messages[{i}].role",
+                        "invalid_value",
+                    ),
+                )
+            texts = openai_text(m.get("content"))
+            if role in ("system", "developer", "user"):
+                inputs.extend(texts)
+            if role == "user":
+                last_user = texts
+        text, prompt, completion = answer(last_user or [], inputs)
+        usage = {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        }
+        ident, created = new_id("chatcmpl-"), int(time.time())
+        headers = {"x-request-id": new_id("req_"), "openai-processing-ms": "1"}
+        if not body.get("stream"):
+            self.send_json(
+                200,
+                {
+                    "id": ident,
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": text, "refusal": None, "annotations": []},
+                            "logprobs": None,
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": usage,
+                    "service_tier": "default",
+                    "system_fingerprint": None,
+                },
+                headers,
+            )
+            return {"stream": False, "model": model}
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+
+        def chunk(delta, finish=None, choices=True):
+            c = {
+                "id": ident,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "service_tier": "default",
+                "system_fingerprint": None,
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}] if choices else [],
+            }
+            if include_usage:
+                c["usage"] = None
+            return c
+
+        def send(obj):
+            self.write_chunk("data: " + json.dumps(obj, separators=(",", ":")) + "\n\n")
+
+        self.start_stream("text/event-stream; charset=utf-8", headers)
+        send(chunk({"role": "assistant", "content": "", "refusal": None}))
+        for piece in chunks(text):
+            if piece:
+                send(chunk({"content": piece}))
+        send(chunk({}, "stop"))
+        if include_usage:
+            last = chunk({}, choices=False)
+            last["usage"] = usage
+            send(last)
+        self.write_chunk("data: [DONE]\n\n")
+        self.end_stream()
+        return {"stream": True, "model": model}
+
+    # Anthropic Messages ---------------------------------------------------------------------------
+
+    def anthropic(self, url, raw):
+        if url.path != "/anthropic/v1/messages":
+            raise Reject(404, anthropic_error("not_found_error", "Not Found"))
+        key = self.headers.get("x-api-key")
+        if key is None:
+            raise Reject(401, anthropic_error("authentication_error", "x-api-key header is required"))
+        if key != KEYS["anthropic"]:
+            raise Reject(401, anthropic_error("authentication_error", "invalid x-api-key"))
+        if not self.headers.get("anthropic-version"):
+            raise Reject(400, anthropic_error("invalid_request_error", "anthropic-version: header is required"))
+        body = self.json_body(raw, lambda m: Reject(400, anthropic_error("invalid_request_error", m)))
+        for field in ("model", "max_tokens", "messages"):
+            if field not in body:
+                raise Reject(400, anthropic_error("invalid_request_error", f"{field}: Field required"))
+        model, messages = body["model"], body["messages"]
+        if not isinstance(body["max_tokens"], int) or body["max_tokens"] < 1:
+            raise Reject(400, anthropic_error("invalid_request_error", "max_tokens: must be a positive integer"))
+        if not isinstance(messages, list) or not messages:
+            raise Reject(400, anthropic_error("invalid_request_error", "messages: at least one message is required"))
+        inputs = list(anthropic_text(body.get("system")))
+        last_user = None
+        for i, m in enumerate(messages):
+            role = m.get("role") if isinstance(m, dict) else None
+            if role not in ("user", "assistant"):
+                raise Reject(
+                    400,
+                    anthropic_error("invalid_request_error", f"messages.{i}.role: Input should be 'user' or 'assistant'"),
+                )
+            if role == "user":
+                texts = anthropic_text(m.get("content"))
+                inputs.extend(texts)
+                last_user = texts
+        text, prompt, completion = answer(last_user or [], inputs)
+        ident = new_id("msg_01")
+        headers = {"request-id": new_id("req_01"), "anthropic-organization-id": "00000000-0000-0000-0000-000000000000"}
+        usage = {
+            "input_tokens": prompt,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "output_tokens": completion,
+            "service_tier": "standard",
+        }
+        if not body.get("stream"):
+            self.send_json(
+                200,
+                {
+                    "id": ident,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [{"type": "text", "text": text}],
+                    "stop_reason": "end_turn",
+                    "stop_sequence": None,
+                    "usage": usage,
+                },
+                headers,
+            )
+            return {"stream": False, "model": model}
+
+        def send(event, data):
+            self.write_chunk(f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n")
+
+        self.start_stream("text/event-stream; charset=utf-8", headers)
+        send(
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": ident,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": dict(usage, output_tokens=1),
+                },
+            },
+        )
+        send("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
+        send("ping", {"type": "ping"})
+        for piece in chunks(text):
+            if piece:
+                send(
+                    "content_block_delta",
+                    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}},
+                )
+        send("content_block_stop", {"type": "content_block_stop", "index": 0})
+        send(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": completion},
+            },
+        )
+        send("message_stop", {"type": "message_stop"})
+        self.end_stream()
+        return {"stream": True, "model": model}
+
+    # Gemini generateContent -----------------------------------------------------------------------
+
+    def gemini(self, url, raw):
+        prefix = "/gemini/v1beta/models/"
+        raw_path = url.path
+        if not raw_path.startswith(prefix) or ":" not in raw_path[len(prefix) :]:
+            raise Reject(404, gemini_error(404, "NOT_FOUND", f"Invalid URL: {raw_path}"))
+        # The model id is percent-encoded, so the method follows the last literal ':'.
+        model_part, method = raw_path[len(prefix) :].rsplit(":", 1)
+        model = unquote(model_part)
+        if method not in ("generateContent", "streamGenerateContent"):
+            raise Reject(404, gemini_error(404, "NOT_FOUND", f"Method not found: {method}"))
+        key = self.headers.get("x-goog-api-key")
+        if key is None:
+            raise Reject(
+                403,
+                gemini_error(
+                    403,
+                    "PERMISSION_DENIED",
+                    "Method doesn't allow unregistered callers (callers without established identity). "
+                    "Please use API Key or other form of API consumer identity to call this API.",
+                ),
+            )
+        if key != KEYS["gemini"]:
+            raise Reject(400, gemini_error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key."))
+        body = self.json_body(raw, lambda m: Reject(400, gemini_error(400, "INVALID_ARGUMENT", m)))
+        contents = body.get("contents")
+        if not isinstance(contents, list) or not contents:
+            raise Reject(400, gemini_error(400, "INVALID_ARGUMENT", "* GenerateContentRequest.contents: contents is not specified"))
+        inputs = [p.get("text", "") for p in (body.get("systemInstruction") or {}).get("parts", []) if isinstance(p, dict)]
+        last_user = None
+        for content in contents:
+            role = content.get("role", "user") if isinstance(content, dict) else None
+            if role not in ("user", "model"):
+                raise Reject(
+                    400,
+                    gemini_error(400, "INVALID_ARGUMENT", f"Please use a valid role: user, model. (got {role!r})"),
+                )
+            if role == "user":
+                texts = [p["text"] for p in content.get("parts", []) if isinstance(p, dict) and isinstance(p.get("text"), str)]
+                results = [
+                    json.dumps(p["functionResponse"].get("response", {}))
+                    for p in content.get("parts", [])
+                    if isinstance(p, dict) and isinstance(p.get("functionResponse"), dict)
+                ]
+                inputs.extend(texts + results)
+                last_user = texts
+        text, prompt, completion = answer(last_user or [], inputs)
+        response_id = uuid.uuid4().hex[:22]
+        version = model.split("/")[-1]
+
+        def usage(candidates):
+            u = {
+                "promptTokenCount": prompt,
+                "totalTokenCount": prompt + candidates,
+                "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}],
+            }
+            if candidates:
+                u["candidatesTokenCount"] = candidates
+            return u
+
+        if method == "generateContent":
+            self.send_json(
+                200,
+                {
+                    "candidates": [
+                        {"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": "STOP", "index": 0}
+                    ],
+                    "usageMetadata": usage(completion),
+                    "modelVersion": version,
+                    "responseId": response_id,
+                },
+            )
+            return {"stream": False, "model": model}
+        if parse_qs(url.query).get("alt") != ["sse"]:
+            # Without alt=sse the API answers one JSON array; the adapter is expected to ask for SSE.
+            raise Reject(400, gemini_error(400, "INVALID_ARGUMENT", "this fake serves streamGenerateContent with alt=sse only"))
+        self.start_stream("text/event-stream")
+        pieces = [p for p in chunks(text) if p] or [""]
+        for i, piece in enumerate(pieces):
+            candidate = {"content": {"parts": [{"text": piece}], "role": "model"}, "index": 0}
+            last = i == len(pieces) - 1
+            if last:
+                candidate["finishReason"] = "STOP"
+            event = {
+                "candidates": [candidate],
+                # Every chunk carries the prompt's usage; the last one the totals.
+                "usageMetadata": usage(completion if last else 0),
+                "modelVersion": version,
+                "responseId": response_id,
+            }
+            self.write_chunk("data: " + json.dumps(event, separators=(",", ":")) + "\r\n\r\n")
+        self.end_stream()
+        return {"stream": True, "model": model}
+
+    # AWS Bedrock Runtime --------------------------------------------------------------------------
+
+    def bedrock(self, url, raw):
+        parts = url.path.split("/")
+        # ['', 'bedrock', 'model', '{modelId}', '{operation}']
+        if len(parts) != 5 or parts[2] != "model":
+            raise bedrock_reject(404, "UnknownOperationException", "Unknown operation")
+        model, operation = unquote(parts[3]), parts[4]
+        auth = self.headers.get("Authorization")
+        if not auth:
+            raise bedrock_reject(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
+        expected = f"AWS4-HMAC-SHA256 Credential={KEYS['bedrock']}/"
+        if not auth.startswith("AWS4-HMAC-SHA256 Credential="):
+            raise bedrock_reject(403, "IncompleteSignatureException", "Authorization header requires a SigV4 signature")
+        if not auth.startswith(expected):
+            raise bedrock_reject(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
+        scope = auth[len(expected) :].split(",", 1)[0].split("/")
+        if len(scope) != 4 or scope[2] != "bedrock" or scope[3] != "aws4_request":
+            raise bedrock_reject(403, "InvalidSignatureException", f"Credential should be scoped to a valid service: {'/'.join(scope)}")
+        if scope[1] != BEDROCK_REGION[0]:
+            raise bedrock_reject(
+                403, "InvalidSignatureException", f"Credential should be scoped to a valid region, not '{scope[1]}'."
+            )
+        if "SignedHeaders=" not in auth or "Signature=" not in auth or not self.headers.get("X-Amz-Date"):
+            raise bedrock_reject(
+                403,
+                "IncompleteSignatureException",
+                "Authorization header requires 'SignedHeaders' and 'Signature' parameters and an X-Amz-Date header.",
+            )
+        request_id = str(uuid.uuid4())
+        invalid = lambda m: bedrock_reject(400, "ValidationException", m)  # noqa: E731
+        body = self.json_body(raw, lambda m: invalid(f"Malformed input request: {m}, please reformat your input and try again."))
+        if operation in ("converse", "converse-stream"):
+            return self.bedrock_converse(model, body, operation == "converse-stream", request_id)
+        if operation in ("invoke", "invoke-with-response-stream"):
+            return self.bedrock_invoke(model, body, operation == "invoke-with-response-stream", request_id)
+        raise bedrock_reject(404, "UnknownOperationException", "Unknown operation")
+
+    def bedrock_converse(self, model, body, stream, request_id):
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise bedrock_reject(400, "ValidationException", "A conversation must start with a user message. Try again with a conversation that starts with a user message.")
+        inputs = converse_text(body.get("system"))
+        last_user = None
+        for m in messages:
+            role = m.get("role") if isinstance(m, dict) else None
+            if role not in ("user", "assistant"):
+                raise bedrock_reject(
+                    400,
+                    "ValidationException",
+                    f"1 validation error detected: Value '{role}' at 'messages.1.member.role' failed to satisfy "
+                    "constraint: Member must satisfy enum value set: [user, assistant]",
+                )
+            if role == "user":
+                texts = converse_text(m.get("content"))
+                inputs.extend(texts)
+                last_user = texts
+        text, prompt, completion = answer(last_user or [], inputs)
+        usage = {"inputTokens": prompt, "outputTokens": completion, "totalTokens": prompt + completion}
+        if not stream:
+            self.send_json(
+                200,
+                {
+                    "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+                    "stopReason": "end_turn",
+                    "usage": usage,
+                    "metrics": {"latencyMs": 42},
+                },
+                {"x-amzn-RequestId": request_id},
+            )
+            return {"stream": False, "model": model, "operation": "converse"}
+        self.start_stream("application/vnd.amazon.eventstream", {"x-amzn-RequestId": request_id})
+        n = 0
+
+        def send(event, payload):
+            nonlocal n
+            n += 1
+            self.write_chunk(eventstream_message(event, dict(payload, p=padding(n))))
+
+        send("messageStart", {"role": "assistant"})
+        for piece in chunks(text):
+            if piece:
+                send("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": piece}})
+        send("contentBlockStop", {"contentBlockIndex": 0})
+        send("messageStop", {"stopReason": "end_turn"})
+        send("metadata", {"usage": usage, "metrics": {"latencyMs": 42}})
+        self.end_stream()
+        return {"stream": True, "model": model, "operation": "converse-stream"}
+
+    def bedrock_invoke(self, model, body, stream, request_id):
+        if body.get("anthropic_version") is not None:
+            return self.bedrock_invoke_anthropic(model, body, stream, request_id)
+        if isinstance(body.get("prompt"), str) and model.startswith(("mistral.", "us.mistral.", "eu.mistral.")):
+            return self.bedrock_invoke_mistral(model, body, stream, request_id)
+        raise bedrock_reject(
+            400,
+            "ValidationException",
+            "Malformed input request: this fake answers Anthropic Messages and Mistral prompt bodies only, "
+            "please reformat your input and try again.",
+        )
+
+    def invoke_headers(self, request_id, prompt, completion):
+        return {
+            "x-amzn-RequestId": request_id,
+            "X-Amzn-Bedrock-Invocation-Latency": "42",
+            "X-Amzn-Bedrock-Input-Token-Count": str(prompt),
+            "X-Amzn-Bedrock-Output-Token-Count": str(completion),
+        }
+
+    def send_chunks(self, request_id, payloads):
+        self.start_stream(
+            "application/vnd.amazon.eventstream",
+            {"x-amzn-RequestId": request_id, "X-Amzn-Bedrock-Content-Type": "application/json"},
+        )
+        for i, payload in enumerate(payloads):
+            data = base64.b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+            self.write_chunk(eventstream_message("chunk", {"bytes": data, "p": padding(i)}))
+        self.end_stream()
+
+    def bedrock_invoke_anthropic(self, model, body, stream, request_id):
+        if body.get("anthropic_version") != "bedrock-2023-05-31":
+            raise bedrock_reject(400, "ValidationException", "Malformed input request: anthropic_version: invalid value, please reformat your input and try again.")
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages or not isinstance(body.get("max_tokens"), int):
+            raise bedrock_reject(
+                400,
+                "ValidationException",
+                "Malformed input request: #: required key [messages, max_tokens] not found, please reformat your input and try again.",
+            )
+        inputs = list(anthropic_text(body.get("system")))
+        last_user = None
+        for m in messages:
+            if isinstance(m, dict) and m.get("role") == "user":
+                texts = anthropic_text(m.get("content"))
+                inputs.extend(texts)
+                last_user = texts
+        text, prompt, completion = answer(last_user or [], inputs)
+        ident = new_id("msg_bdrk_01")
+        usage = {"input_tokens": prompt, "output_tokens": completion}
+        if not stream:
+            self.send_json(
+                200,
+                {
+                    "id": ident,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": "claude-3-haiku-20240307",
+                    "content": [{"type": "text", "text": text}],
+                    "stop_reason": "end_turn",
+                    "stop_sequence": None,
+                    "usage": usage,
+                },
+                self.invoke_headers(request_id, prompt, completion),
+            )
+            return {"stream": False, "model": model, "operation": "invoke"}
+        events = [
+            {
+                "type": "message_start",
+                "message": {
+                    "id": ident,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": "claude-3-haiku-20240307",
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": prompt, "output_tokens": 1},
+                },
+            },
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        ]
+        events += [
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}
+            for piece in chunks(text)
+            if piece
+        ]
+        events += [
+            {"type": "content_block_stop", "index": 0},
+            {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": completion}},
+            {
+                "type": "message_stop",
+                "amazon-bedrock-invocationMetrics": {
+                    "inputTokenCount": prompt,
+                    "outputTokenCount": completion,
+                    "invocationLatency": 42,
+                    "firstByteLatency": 21,
+                },
+            },
+        ]
+        self.send_chunks(request_id, events)
+        return {"stream": True, "model": model, "operation": "invoke-with-response-stream"}
+
+    def bedrock_invoke_mistral(self, model, body, stream, request_id):
+        prompt_text = body["prompt"]
+        # The instruction template, when present, is not part of what the user said.
+        said = prompt_text.replace("<s>", "").replace("</s>", "").replace("[INST]", "").replace("[/INST]", "").strip()
+        text, prompt, completion = answer([said], [said])
+        if not stream:
+            self.send_json(
+                200,
+                {"outputs": [{"text": text, "stop_reason": "stop"}]},
+                self.invoke_headers(request_id, prompt, completion),
+            )
+            return {"stream": False, "model": model, "operation": "invoke"}
+        pieces = [p for p in chunks(text) if p] or [""]
+        events = [{"outputs": [{"text": p, "stop_reason": None}]} for p in pieces]
+        events[-1]["outputs"][0]["stop_reason"] = "stop"
+        events[-1]["amazon-bedrock-invocationMetrics"] = {
+            "inputTokenCount": prompt,
+            "outputTokenCount": completion,
+            "invocationLatency": 42,
+            "firstByteLatency": 21,
+        }
+        self.send_chunks(request_id, events)
+        return {"stream": True, "model": model, "operation": "invoke-with-response-stream"}
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    verbose = False
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--verbose", action="store_true", help="log every request on stderr")
+    for provider in ("openai", "anthropic", "gemini"):
+        parser.add_argument(f"--{provider}-key", default=KEYS[provider], help=f"the API key {provider} requires")
+    parser.add_argument("--bedrock-access-key-id", default=KEYS["bedrock"], help="the AWS access key id bedrock requires")
+    parser.add_argument("--bedrock-region", default=BEDROCK_REGION[0], help="the region bedrock signatures must name")
+    args = parser.parse_args(argv)
+    BEDROCK_REGION[0] = args.bedrock_region
+    KEYS.update(
+        openai=args.openai_key,
+        anthropic=args.anthropic_key,
+        gemini=args.gemini_key,
+        bedrock=args.bedrock_access_key_id,
+    )
+    server = Server(("127.0.0.1", args.port), Handler)
+    server.verbose = args.verbose
+    print(server.server_address[1], flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
