@@ -107,6 +107,13 @@ pub fn body(
     let mut body = Value::Object(body);
     let extra = vocab::additional_fields(request.additional_model_request_fields.as_ref())?;
     vocab::merge_fields(&mut body, extra);
+    // Converse answers with one message; a second choice would be lost.
+    if body.get("n").is_some_and(|n| n.as_u64() != Some(1)) {
+        return Err(unsupported(
+            NAME,
+            "additionalModelRequestFields n other than 1",
+        ));
+    }
     Ok(body)
 }
 

@@ -331,3 +331,21 @@ fn unsigned_reasoning_from_a_compatible_server_stays_out_of_the_next_turn() {
         json!({ "role": "assistant", "content": "4" })
     );
 }
+
+#[test]
+fn several_choices_are_refused_since_converse_answers_with_one() {
+    let mut c = call(vec![message(
+        ConversationRole::User,
+        vec![ContentBlock::Text("hi".into())],
+    )]);
+    c.request.additional_model_request_fields =
+        Some(crate::providers::vocab::to_document(&json!({ "n": 2 })));
+    let err = OpenAi::default().request(&c, false).unwrap_err();
+    assert_eq!(
+        err.message,
+        "additionalModelRequestFields n other than 1 is not supported by provider 'openai'"
+    );
+    c.request.additional_model_request_fields =
+        Some(crate::providers::vocab::to_document(&json!({ "n": 1 })));
+    assert!(OpenAi::default().request(&c, false).is_ok());
+}
