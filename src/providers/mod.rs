@@ -10,6 +10,8 @@ mod error;
 pub mod gemini;
 pub mod mock;
 pub mod openai;
+#[cfg(test)]
+mod test_support;
 pub mod transport;
 pub mod upstream;
 pub mod vocab;

@@ -145,18 +145,7 @@ async fn tools_with_results_images_documents_and_error_status() {
             ))
             .build()
             .unwrap(),
-        sdk::Message::builder()
-            .role(sdk::ConversationRole::Assistant)
-            .content(sdk::ContentBlock::ToolUse(
-                sdk::ToolUseBlock::builder()
-                    .tool_use_id("toolu_1")
-                    .name("lookup")
-                    .input(doc(json!({ "q": "x" })))
-                    .build()
-                    .unwrap(),
-            ))
-            .build()
-            .unwrap(),
+        harness::tool_call("toolu_1", "lookup", json!({ "q": "x" })),
         sdk::Message::builder()
             .role(sdk::ConversationRole::User)
             .content(sdk::ContentBlock::ToolResult(

@@ -43,34 +43,12 @@ async fn system_turns_config_tools_and_a_function_call_answer() {
     )
     .await;
     let client = harness::client(gateway(&server).await);
-    let tools = sdk::ToolConfiguration::builder()
-        .tools(sdk::Tool::ToolSpec(
-            sdk::ToolSpecification::builder()
-                .name("get_weather")
-                .description("Weather for a city")
-                .input_schema(sdk::ToolInputSchema::Json(doc(json!({
-                    "type": "object", "properties": { "city": { "type": "string" } }, "required": ["city"]
-                }))))
-                .build()
-                .unwrap(),
-        ))
-        .tool_choice(sdk::ToolChoice::Auto(sdk::AutoToolChoice::builder().build()))
-        .build()
-        .unwrap();
+    let tools = harness::weather_tool(sdk::ToolChoice::Auto(
+        sdk::AutoToolChoice::builder().build(),
+    ));
     let history = vec![
         user("Weather in Paris?"),
-        sdk::Message::builder()
-            .role(sdk::ConversationRole::Assistant)
-            .content(sdk::ContentBlock::ToolUse(
-                sdk::ToolUseBlock::builder()
-                    .tool_use_id("tooluse_1")
-                    .name("get_weather")
-                    .input(doc(json!({ "city": "Paris" })))
-                    .build()
-                    .unwrap(),
-            ))
-            .build()
-            .unwrap(),
+        harness::tool_call("tooluse_1", "get_weather", json!({ "city": "Paris" })),
         sdk::Message::builder()
             .role(sdk::ConversationRole::User)
             .content(sdk::ContentBlock::ToolResult(

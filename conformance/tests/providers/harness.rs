@@ -299,3 +299,39 @@ pub fn sse(events: &[(Option<&str>, Value)]) -> String {
     }
     out
 }
+
+/// The `get_weather(city)` tool the provider tests use, with the given tool choice.
+pub fn weather_tool(choice: sdk::ToolChoice) -> sdk::ToolConfiguration {
+    sdk::ToolConfiguration::builder()
+        .tools(sdk::Tool::ToolSpec(
+            sdk::ToolSpecification::builder()
+                .name("get_weather")
+                .description("Weather for a city")
+                .input_schema(sdk::ToolInputSchema::Json(doc(json!({
+                    "type": "object",
+                    "properties": { "city": { "type": "string" } },
+                    "required": ["city"]
+                }))))
+                .build()
+                .expect("a tool spec"),
+        ))
+        .tool_choice(choice)
+        .build()
+        .expect("a tool config")
+}
+
+/// An assistant turn calling one tool.
+pub fn tool_call(id: &str, name: &str, input: Value) -> sdk::Message {
+    sdk::Message::builder()
+        .role(sdk::ConversationRole::Assistant)
+        .content(sdk::ContentBlock::ToolUse(
+            sdk::ToolUseBlock::builder()
+                .tool_use_id(id)
+                .name(name)
+                .input(doc(input))
+                .build()
+                .expect("a tool use"),
+        ))
+        .build()
+        .expect("a message")
+}

@@ -114,27 +114,12 @@ async fn text_with_system_turns_inference_config_and_extra_fields() {
 }
 
 fn weather_tool() -> sdk::ToolConfiguration {
-    sdk::ToolConfiguration::builder()
-        .tools(sdk::Tool::ToolSpec(
-            sdk::ToolSpecification::builder()
-                .name("get_weather")
-                .description("Weather for a city")
-                .input_schema(sdk::ToolInputSchema::Json(doc(json!({
-                    "type": "object",
-                    "properties": { "city": { "type": "string" } },
-                    "required": ["city"]
-                }))))
-                .build()
-                .unwrap(),
-        ))
-        .tool_choice(sdk::ToolChoice::Tool(
-            sdk::SpecificToolChoice::builder()
-                .name("get_weather")
-                .build()
-                .unwrap(),
-        ))
-        .build()
-        .unwrap()
+    harness::weather_tool(sdk::ToolChoice::Tool(
+        sdk::SpecificToolChoice::builder()
+            .name("get_weather")
+            .build()
+            .unwrap(),
+    ))
 }
 
 #[tokio::test]
@@ -151,18 +136,7 @@ async fn tools_tool_choice_tool_use_and_results() {
     let client = harness::client(gateway(&server).await);
     let history = vec![
         user("Weather in Paris, then Lyon?"),
-        sdk::Message::builder()
-            .role(sdk::ConversationRole::Assistant)
-            .content(sdk::ContentBlock::ToolUse(
-                sdk::ToolUseBlock::builder()
-                    .tool_use_id("call_paris")
-                    .name("get_weather")
-                    .input(doc(json!({ "city": "Paris" })))
-                    .build()
-                    .unwrap(),
-            ))
-            .build()
-            .unwrap(),
+        harness::tool_call("call_paris", "get_weather", json!({ "city": "Paris" })),
         sdk::Message::builder()
             .role(sdk::ConversationRole::User)
             .content(sdk::ContentBlock::ToolResult(

@@ -131,58 +131,17 @@ fn the_count_tokens_body_has_no_generation_parameters() {
     );
 }
 
-/// A turn of generated history: plain text, or tool calls with their ids.
-#[derive(Debug, Clone)]
-enum Turn {
-    Text(String),
-    Tools(Vec<(String, String, i64)>),
-}
-
-fn turn() -> impl proptest::strategy::Strategy<Value = Turn> {
-    use proptest::prelude::*;
-    prop_oneof![
-        "[a-zA-Z0-9 ,.!?éü]{1,40}".prop_map(Turn::Text),
-        proptest::collection::vec(
-            ("toolu_[a-zA-Z0-9]{4,20}", "[a-z_]{1,12}", any::<i64>()),
-            1..3
-        )
-        .prop_map(Turn::Tools),
-    ]
-}
-
-fn normalized(content: &[ContentBlock]) -> Vec<serde_json::Value> {
-    content
-        .iter()
-        .map(|b| match b {
-            ContentBlock::Text(t) => serde_json::json!({ "text": t }),
-            ContentBlock::ToolUse(t) => serde_json::json!({ "id": t.tool_use_id, "name": t.name,
-                "input": crate::providers::vocab::to_value(&t.input) }),
-            other => serde_json::json!(format!("{other:?}")),
-        })
-        .collect()
-}
+use crate::providers::test_support::{normalized, turn};
 
 proptest::proptest! {
     /// Assistant turns translated to the Messages API and read back as Anthropic answers keep
     /// their text, tool names, tool ids and inputs.
     #[test]
-    fn converse_to_anthropic_and_back_keeps_text_and_tool_calls(turns in proptest::collection::vec(turn(), 1..5)) {
-        use aws_smithy_types::Document;
+    fn converse_to_anthropic_and_back_keeps_text_and_tool_calls(turns in proptest::collection::vec(turn("toolu_[a-zA-Z0-9]{4,20}"), 1..5)) {
         let mut history = Vec::new();
         for t in &turns {
             history.push(user(vec![ContentBlock::Text("go".into())]));
-            let content = match t {
-                Turn::Text(text) => vec![ContentBlock::Text(text.clone())],
-                Turn::Tools(calls) => calls
-                    .iter()
-                    .map(|(id, name, n)| ContentBlock::ToolUse(quarry_bedrock_runtime::types::ToolUseBlock {
-                        tool_use_id: id.clone(),
-                        name: name.clone(),
-                        input: Document::Object([("n".to_owned(), Document::from(*n))].into()),
-                        r#type: None,
-                    }))
-                    .collect(),
-            };
+            let content = t.content();
             history.push(Message { role: ConversationRole::Assistant, content });
         }
         let api = Anthropic::new("2023-06-01".into());

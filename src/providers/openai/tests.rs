@@ -1,12 +1,11 @@
 //! Unit tests: SSE fixtures through the decoder, refusals, and a Converse → OpenAI → Converse round trip.
 
-use aws_smithy_types::Document;
 use proptest::prelude::*;
 use quarry_bedrock_runtime::operation::converse::ConverseInput;
 use quarry_bedrock_runtime::types::{
     ContentBlock, ConversationRole, ConverseOutput as Answer, ConverseStreamOutput, ImageBlock,
     ImageFormat, Message, ReasoningContentBlock, ReasoningTextBlock, StopReason, ToolResultBlock,
-    ToolResultContentBlock, ToolUseBlock,
+    ToolResultContentBlock,
 };
 use serde_json::json;
 
@@ -184,54 +183,17 @@ fn error_bodies_give_their_message() {
     let _ = ProviderId::new("unused");
 }
 
-/// A turn of generated history: plain text, or tool calls with their ids.
-#[derive(Debug, Clone)]
-enum Turn {
-    Text(String),
-    Tools(Vec<(String, String, i64)>),
-}
-
-fn turn() -> impl Strategy<Value = Turn> {
-    prop_oneof![
-        "[a-zA-Z0-9 ,.!?éü]{1,40}".prop_map(Turn::Text),
-        proptest::collection::vec(("call_[a-z0-9]{4,12}", "[a-z_]{1,12}", any::<i64>()), 1..3)
-            .prop_map(Turn::Tools),
-    ]
-}
-
-/// Content with documents as JSON, so `0` written as a negative-int document equals `0`.
-fn normalized(content: &[ContentBlock]) -> Vec<serde_json::Value> {
-    content
-        .iter()
-        .map(|b| match b {
-            ContentBlock::Text(t) => json!({ "text": t }),
-            ContentBlock::ToolUse(t) => json!({ "id": t.tool_use_id, "name": t.name,
-                "input": crate::providers::vocab::to_value(&t.input) }),
-            other => json!(format!("{other:?}")),
-        })
-        .collect()
-}
+use crate::providers::test_support::{normalized, turn};
 
 proptest! {
     /// Assistant turns translated to OpenAI and read back as OpenAI answers keep their text,
     /// tool names, tool ids and inputs.
     #[test]
-    fn converse_to_openai_and_back_keeps_text_and_tool_calls(turns in proptest::collection::vec(turn(), 1..5)) {
+    fn converse_to_openai_and_back_keeps_text_and_tool_calls(turns in proptest::collection::vec(turn("call_[a-z0-9]{4,12}"), 1..5)) {
         let mut history = Vec::new();
         for t in &turns {
             history.push(message(ConversationRole::User, vec![ContentBlock::Text("go".into())]));
-            let content = match t {
-                Turn::Text(text) => vec![ContentBlock::Text(text.clone())],
-                Turn::Tools(calls) => calls
-                    .iter()
-                    .map(|(id, name, n)| ContentBlock::ToolUse(ToolUseBlock {
-                        tool_use_id: id.clone(),
-                        name: name.clone(),
-                        input: Document::Object([("n".to_owned(), Document::from(*n))].into()),
-                        r#type: None,
-                    }))
-                    .collect(),
-            };
+            let content = t.content();
             history.push(message(ConversationRole::Assistant, content));
         }
         let request = OpenAi::default().request(&call(history.clone()), false).unwrap();
