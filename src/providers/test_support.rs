@@ -1,9 +1,19 @@
-//! Test helpers the adapters' round-trip properties share: generated histories, normalized content.
+//! Test helpers the adapters share: Converse builders, an SSE splitter, the stream-shape check,
+//! and the round-trip properties' generated histories and normalized content.
 
-use aws_smithy_types::Document;
+use aws_smithy_types::{Blob, Document};
 use proptest::prelude::*;
-use quarry_bedrock_runtime::types::{ContentBlock, ToolUseBlock};
+use quarry_bedrock_runtime::operation::converse::ConverseInput;
+use quarry_bedrock_runtime::types::{
+    ContentBlock, ContentBlockDelta, ConversationRole, ConverseStreamOutput, DocumentBlock,
+    DocumentFormat, DocumentSource, ImageBlock, ImageFormat, ImageSource, Message,
+    ReasoningContentBlock, ReasoningTextBlock, ToolResultBlock, ToolResultContentBlock,
+    ToolResultStatus, ToolUseBlock,
+};
 use serde_json::{Value, json};
+
+use super::api::SseEvent;
+use super::{ConverseCall, ModelId, vocab};
 
 /// A generated assistant turn: plain text, or tool calls (id, name, a number input).
 #[derive(Debug, Clone)]
@@ -52,4 +62,159 @@ pub fn normalized(content: &[ContentBlock]) -> Vec<Value> {
             other => json!(format!("{other:?}")),
         })
         .collect()
+}
+
+// ---------- builders and stream checks ----------
+
+pub fn call_for(model: &str, request: ConverseInput) -> ConverseCall {
+    ConverseCall {
+        model: ModelId::new(model),
+        request,
+        headers: http::HeaderMap::new(),
+    }
+}
+
+pub fn user(content: Vec<ContentBlock>) -> Message {
+    Message {
+        role: ConversationRole::User,
+        content,
+    }
+}
+
+pub fn assistant(content: Vec<ContentBlock>) -> Message {
+    Message {
+        role: ConversationRole::Assistant,
+        content,
+    }
+}
+
+pub fn text(t: &str) -> ContentBlock {
+    ContentBlock::Text(t.to_owned())
+}
+
+pub fn doc(v: Value) -> Document {
+    vocab::to_document(&v)
+}
+
+pub fn tool_use(id: &str, name: &str, args: Value) -> ContentBlock {
+    ContentBlock::ToolUse(ToolUseBlock {
+        tool_use_id: id.into(),
+        name: name.into(),
+        input: doc(args),
+        r#type: None,
+    })
+}
+
+pub fn tool_result(
+    id: &str,
+    content: Vec<ToolResultContentBlock>,
+    status: Option<ToolResultStatus>,
+) -> ContentBlock {
+    ContentBlock::ToolResult(ToolResultBlock {
+        tool_use_id: id.into(),
+        content,
+        status,
+        r#type: None,
+    })
+}
+
+pub fn reasoning(t: &str, signature: Option<&str>) -> ContentBlock {
+    ContentBlock::ReasoningContent(ReasoningContentBlock::ReasoningText(ReasoningTextBlock {
+        text: t.into(),
+        signature: signature.map(str::to_owned),
+    }))
+}
+
+pub fn image(format: ImageFormat, bytes: &[u8]) -> ImageBlock {
+    ImageBlock {
+        format,
+        source: ImageSource::Bytes(Blob::new(bytes.to_vec())),
+        error: None,
+    }
+}
+
+pub fn document(
+    name: &str,
+    format: Option<DocumentFormat>,
+    source: DocumentSource,
+) -> DocumentBlock {
+    DocumentBlock {
+        format,
+        name: name.into(),
+        source,
+        context: None,
+        citations: None,
+    }
+}
+
+pub fn bytes(b: &[u8]) -> DocumentSource {
+    DocumentSource::Bytes(Blob::new(b.to_vec()))
+}
+
+/// Splits an SSE body into events, as transport's parser does.
+pub fn sse_events(body: &str) -> Vec<SseEvent> {
+    body.replace("\r\n", "\n")
+        .split("\n\n")
+        .filter(|block| !block.trim().is_empty())
+        .map(|block| {
+            let mut event = SseEvent::default();
+            let mut data = Vec::new();
+            for line in block.lines() {
+                if let Some(d) = line.strip_prefix("data:") {
+                    data.push(d.strip_prefix(' ').unwrap_or(d));
+                } else if let Some(e) = line.strip_prefix("event:") {
+                    event.event = Some(e.trim().to_owned());
+                }
+            }
+            event.data = data.join("\n");
+            event
+        })
+        .collect()
+}
+
+/// Asserts the Converse stream contract: messageStart; blocks indexed 0, 1, 2… each opened (by a
+/// tool start or its first delta), fed and stopped before the next; messageStop; metadata last.
+pub fn assert_well_formed(events: &[ConverseStreamOutput]) {
+    let n = events.len();
+    assert!(n >= 3, "{events:#?}");
+    assert!(
+        matches!(events[0], ConverseStreamOutput::MessageStart(_)),
+        "{events:#?}"
+    );
+    assert!(
+        matches!(events[n - 2], ConverseStreamOutput::MessageStop(_)),
+        "{events:#?}"
+    );
+    assert!(
+        matches!(events[n - 1], ConverseStreamOutput::Metadata(_)),
+        "{events:#?}"
+    );
+    let mut open: Option<i32> = None;
+    let mut next = 0;
+    for e in &events[1..n - 2] {
+        match e {
+            ConverseStreamOutput::ContentBlockStart(s) => {
+                assert_eq!((open, s.content_block_index), (None, next), "{events:#?}");
+                open = Some(next);
+            }
+            ConverseStreamOutput::ContentBlockDelta(d) => {
+                if open.is_none() {
+                    assert_eq!(d.content_block_index, next, "{events:#?}");
+                    assert!(
+                        !matches!(d.delta, ContentBlockDelta::ToolUse(_)),
+                        "tool input before its start"
+                    );
+                    open = Some(next);
+                }
+                assert_eq!(open, Some(d.content_block_index), "{events:#?}");
+            }
+            ConverseStreamOutput::ContentBlockStop(s) => {
+                assert_eq!(open, Some(s.content_block_index), "{events:#?}");
+                open = None;
+                next += 1;
+            }
+            other => panic!("unexpected mid-stream {other:?}"),
+        }
+    }
+    assert_eq!(open, None, "a block left open: {events:#?}");
 }

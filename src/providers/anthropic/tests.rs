@@ -1,6 +1,6 @@
 //! Unit tests: request bodies, answers, SSE fixtures through the decoder, refusals, a round trip.
 
-use aws_smithy_types::{Blob, Document};
+use aws_smithy_types::Blob;
 use base64::Engine as _;
 use proptest::prelude::*;
 use quarry_bedrock_runtime::operation::converse::{ConverseInput, ConverseOutput};
@@ -12,17 +12,20 @@ use quarry_bedrock_runtime::types::{
     DocumentBlock, DocumentCharLocation, DocumentContentBlock, DocumentFormat, DocumentSource,
     GuardrailConverseContentBlock, GuardrailConverseTextBlock, ImageBlock, ImageFormat,
     ImageSource, InferenceConfiguration, Message, OutputConfig, ReasoningContentBlock,
-    ReasoningContentBlockDelta, ReasoningTextBlock, S3Location, SearchResultBlock,
-    SearchResultContentBlock, SpecificToolChoice, StopReason, SystemContentBlock, SystemTool, Tool,
-    ToolChoice, ToolConfiguration, ToolInputSchema, ToolResultBlock, ToolResultContentBlock,
-    ToolResultStatus, ToolSpecification, ToolUseBlock, ToolUseType, VideoBlock, VideoFormat,
-    VideoSource, WebLocation,
+    ReasoningContentBlockDelta, S3Location, SearchResultBlock, SearchResultContentBlock,
+    SpecificToolChoice, StopReason, SystemContentBlock, SystemTool, Tool, ToolChoice,
+    ToolConfiguration, ToolInputSchema, ToolResultBlock, ToolResultContentBlock, ToolResultStatus,
+    ToolSpecification, ToolUseBlock, ToolUseType, VideoBlock, VideoFormat, VideoSource,
+    WebLocation,
 };
 use serde_json::{Value, json};
 
 use super::*;
-use crate::providers::ModelId;
 use crate::providers::api::SseEvent;
+use crate::providers::test_support::{
+    assert_well_formed, assistant, bytes, call_for, doc, document, image, reasoning, sse_events,
+    text, tool_result, tool_use, user,
+};
 use crate::providers::vocab;
 
 // ---------- builders ----------
@@ -45,67 +48,8 @@ fn call_of(request: ConverseInput) -> ConverseCall {
     call_for("claude-sonnet-4-5", request)
 }
 
-fn call_for(model: &str, request: ConverseInput) -> ConverseCall {
-    ConverseCall {
-        model: ModelId::new(model),
-        request,
-        headers: http::HeaderMap::new(),
-    }
-}
-
 fn call(messages: Vec<Message>) -> ConverseCall {
     call_of(input(messages))
-}
-
-fn user(content: Vec<ContentBlock>) -> Message {
-    Message {
-        role: ConversationRole::User,
-        content,
-    }
-}
-
-fn assistant(content: Vec<ContentBlock>) -> Message {
-    Message {
-        role: ConversationRole::Assistant,
-        content,
-    }
-}
-
-fn text(t: &str) -> ContentBlock {
-    ContentBlock::Text(t.to_owned())
-}
-
-fn doc(v: Value) -> Document {
-    vocab::to_document(&v)
-}
-
-fn tool_use(id: &str, name: &str, args: Value) -> ContentBlock {
-    ContentBlock::ToolUse(ToolUseBlock {
-        tool_use_id: id.into(),
-        name: name.into(),
-        input: doc(args),
-        r#type: None,
-    })
-}
-
-fn tool_result(
-    id: &str,
-    content: Vec<ToolResultContentBlock>,
-    status: Option<ToolResultStatus>,
-) -> ContentBlock {
-    ContentBlock::ToolResult(ToolResultBlock {
-        tool_use_id: id.into(),
-        content,
-        status,
-        r#type: None,
-    })
-}
-
-fn reasoning(t: &str, signature: Option<&str>) -> ContentBlock {
-    ContentBlock::ReasoningContent(ReasoningContentBlock::ReasoningText(ReasoningTextBlock {
-        text: t.into(),
-        signature: signature.map(str::to_owned),
-    }))
 }
 
 fn cache_point(ttl: Option<CacheTtl>) -> CachePointBlock {
@@ -113,28 +57,6 @@ fn cache_point(ttl: Option<CacheTtl>) -> CachePointBlock {
         r#type: CachePointType::Default,
         ttl,
     }
-}
-
-fn image(format: ImageFormat, bytes: &[u8]) -> ImageBlock {
-    ImageBlock {
-        format,
-        source: ImageSource::Bytes(Blob::new(bytes.to_vec())),
-        error: None,
-    }
-}
-
-fn document(name: &str, format: Option<DocumentFormat>, source: DocumentSource) -> DocumentBlock {
-    DocumentBlock {
-        format,
-        name: name.into(),
-        source,
-        context: None,
-        citations: None,
-    }
-}
-
-fn bytes(b: &[u8]) -> DocumentSource {
-    DocumentSource::Bytes(Blob::new(b.to_vec()))
 }
 
 fn tool_spec(name: &str, description: Option<&str>) -> Tool {
@@ -1137,27 +1059,6 @@ fn unreadable_answers_are_model_errors() {
 
 // ---------- streams ----------
 
-/// Splits an SSE body into events, as transport's parser does.
-fn sse_events(body: &str) -> Vec<SseEvent> {
-    body.replace("\r\n", "\n")
-        .split("\n\n")
-        .filter(|block| !block.trim().is_empty())
-        .map(|block| {
-            let mut event = SseEvent::default();
-            let mut data = Vec::new();
-            for line in block.lines() {
-                if let Some(d) = line.strip_prefix("data:") {
-                    data.push(d.strip_prefix(' ').unwrap_or(d));
-                } else if let Some(e) = line.strip_prefix("event:") {
-                    event.event = Some(e.trim().to_owned());
-                }
-            }
-            event.data = data.join("\n");
-            event
-        })
-        .collect()
-}
-
 /// Feeds a fixture through a fresh decoder, then ends it as transport does.
 fn decode(fixture: &str) -> Result<Vec<ConverseStreamOutput>, ProviderError> {
     let mut decoder = api().stream_decoder(&call(vec![]));
@@ -1237,53 +1138,6 @@ fn render(event: &ConverseStreamOutput) -> Value {
 
 fn rendered_events(events: &[ConverseStreamOutput]) -> Value {
     Value::Array(events.iter().map(render).collect())
-}
-
-/// Asserts the Converse stream contract: messageStart; blocks indexed 0, 1, 2… each opened (by a
-/// tool start or its first delta), fed and stopped before the next; messageStop; metadata last.
-fn assert_well_formed(events: &[ConverseStreamOutput]) {
-    let n = events.len();
-    assert!(n >= 3, "{events:#?}");
-    assert!(
-        matches!(events[0], ConverseStreamOutput::MessageStart(_)),
-        "{events:#?}"
-    );
-    assert!(
-        matches!(events[n - 2], ConverseStreamOutput::MessageStop(_)),
-        "{events:#?}"
-    );
-    assert!(
-        matches!(events[n - 1], ConverseStreamOutput::Metadata(_)),
-        "{events:#?}"
-    );
-    let mut open: Option<i32> = None;
-    let mut next = 0;
-    for e in &events[1..n - 2] {
-        match e {
-            ConverseStreamOutput::ContentBlockStart(s) => {
-                assert_eq!((open, s.content_block_index), (None, next), "{events:#?}");
-                open = Some(next);
-            }
-            ConverseStreamOutput::ContentBlockDelta(d) => {
-                if open.is_none() {
-                    assert_eq!(d.content_block_index, next, "{events:#?}");
-                    assert!(
-                        !matches!(d.delta, ContentBlockDelta::ToolUse(_)),
-                        "tool input before its start"
-                    );
-                    open = Some(next);
-                }
-                assert_eq!(open, Some(d.content_block_index), "{events:#?}");
-            }
-            ConverseStreamOutput::ContentBlockStop(s) => {
-                assert_eq!(open, Some(s.content_block_index), "{events:#?}");
-                open = None;
-                next += 1;
-            }
-            other => panic!("unexpected mid-stream {other:?}"),
-        }
-    }
-    assert_eq!(open, None, "a block left open: {events:#?}");
 }
 
 fn stop_of(events: &[ConverseStreamOutput]) -> &quarry_bedrock_runtime::types::MessageStopEvent {
