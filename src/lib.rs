@@ -10,6 +10,7 @@ pub mod config;
 pub mod context;
 pub mod dispatch;
 pub mod families;
+pub mod files;
 pub mod providers;
 pub mod runtime;
 pub mod server;

@@ -1,0 +1,5 @@
+//! The S3-compatible files API served at `/bedrock/files`: local durable storage and provider file stores.
+
+pub mod checksum;
+pub mod chunked;
+pub mod remote;

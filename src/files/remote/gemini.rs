@@ -1,0 +1,1 @@
+//! The Gemini Files API as a store for the `gemini` provider's objects.
