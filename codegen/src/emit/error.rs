@@ -7,6 +7,9 @@ use super::shapes::{Aggregate, aggregate};
 use super::{Ctx, File, Place, ValidationError};
 use crate::ir::{ErrorKind, Member, Shape, ShapeId, ShapeKind, Traits};
 
+/// The type of the `Common` variant of S3 operation errors.
+const COMMON_S3_ERROR: &str = "::quarry_codegen_runtime::protocol::S3Error";
+
 /// Errors every generated service has besides its modeled ones.
 pub(crate) struct Synthetic {
     pub name: &'static str,
@@ -208,6 +211,8 @@ pub(crate) fn operation_error_enum(ctx: &Ctx<'_>, op_name: &str, errors: &[Shape
             "InvalidArgument".into()
         }
     };
+    // S3 answers its common codes on any operation, modeled or not (see `S3Error`).
+    let common = ctx.xml.then_some(COMMON_S3_ERROR);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -216,11 +221,19 @@ pub(crate) fn operation_error_enum(ctx: &Ctx<'_>, op_name: &str, errors: &[Shape
     for (v, path) in &variants {
         let _ = writeln!(out, "    /// See [`{path}`].\n    {v}({path}),");
     }
+    if let Some(path) = common {
+        let _ = writeln!(
+            out,
+            "    /// Any other S3 error code (S3 answers its common errors on every operation).\n    Common({path}),"
+        );
+    }
     out.push_str("}\n");
     let arms = |body: &str| -> String {
         variants
             .iter()
-            .map(|(v, _)| format!("Self::{v}(e) => {body},"))
+            .map(|(v, _)| v.as_str())
+            .chain(common.map(|_| "Common"))
+            .map(|v| format!("Self::{v}(e) => {body},"))
             .collect()
     };
     let _ = writeln!(
@@ -236,6 +249,7 @@ pub(crate) fn operation_error_enum(ctx: &Ctx<'_>, op_name: &str, errors: &[Shape
         variants
             .iter()
             .map(|(v, p)| format!("Self::{v}(_) => {p}::CODE,"))
+            .chain(common.map(|_| "Self::Common(e) => e.code(),".to_owned()))
             .collect::<String>(),
     );
     let _ = writeln!(
@@ -260,7 +274,11 @@ pub(crate) fn operation_error_enum(ctx: &Ctx<'_>, op_name: &str, errors: &[Shape
         "impl ::aws_smithy_http_server::schema::HttpModeledError for {name} {{ fn status_code(&self) -> u16 {{ match self {{ {} }} }} }}",
         arms("e.status_code()")
     );
-    for (v, path) in &variants {
+    for (v, path) in variants
+        .iter()
+        .map(|(v, p)| (v.as_str(), p.as_str()))
+        .chain(common.map(|p| ("Common", p)))
+    {
         let _ = writeln!(
             out,
             "impl ::std::convert::From<{path}> for {name} {{ fn from(e: {path}) -> Self {{ Self::{v}(e) }} }}"

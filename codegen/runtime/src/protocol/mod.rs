@@ -47,4 +47,4 @@ mod s3;
 pub use self::bedrock::{
     BEDROCK_PROTOCOL_ID, BEDROCK_REGISTRY, BedrockRestJson, json_error as bedrock_error_response,
 };
-pub use self::s3::{S3_PROTOCOL_ID, S3_REGISTRY, S3RestXml, s3_error_response};
+pub use self::s3::{S3_PROTOCOL_ID, S3_REGISTRY, S3Error, S3RestXml, s3_error_response};

@@ -92,6 +92,76 @@ pub fn s3_error_response(status: u16, code: &str, message: &str) -> Response {
         .unwrap_or_else(|_| http::Response::new(aws_smithy_http_server::body::empty()))
 }
 
+/// Any S3 error by code and status. S3's model declares few errors per operation, yet S3 answers
+/// its common codes (NoSuchBucket, BadDigest, PreconditionFailed, InvalidRange, …) on any of them;
+/// every generated S3 operation error has a `Common` variant carrying one of these.
+pub struct S3Error {
+    // The envelope's `<Code>` is the schema's shape name, as for modeled errors.
+    schema: Schema<'static>,
+    status: u16,
+    message: String,
+}
+
+impl S3Error {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            schema: Schema::new_struct(
+                ShapeId::from_parts(code, "com.amazonaws.s3", code),
+                aws_smithy_schema::ShapeType::Structure,
+                &[],
+            ),
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// The error code on the wire.
+    pub fn code(&self) -> &'static str {
+        self.schema.shape_id().shape_name()
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::fmt::Debug for S3Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Error")
+            .field("code", &self.code())
+            .field("status", &self.status)
+            .field("message", &self.message)
+            .finish()
+    }
+}
+
+impl std::fmt::Display for S3Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for S3Error {}
+
+impl SerializableStruct for S3Error {
+    fn schema(&self) -> &Schema<'_> {
+        &self.schema
+    }
+
+    fn serialize_members(
+        &self,
+        _: &mut dyn aws_smithy_schema::serde::ShapeSerializer,
+    ) -> Result<(), aws_smithy_schema::serde::SerdeError> {
+        Ok(())
+    }
+}
+
+impl HttpModeledError for S3Error {
+    fn status_code(&self) -> u16 {
+        self.status
+    }
+}
+
 /// `@s3UnwrappedXmlOutput` (GetBucketLocation): the output's one member is the document root itself,
 /// `<LocationConstraint xmlns="…">eu-west-1</LocationConstraint>`, not wrapped in an output element.
 /// The runtime does not implement the trait, so its wrapped document is unwrapped here.

@@ -703,6 +703,8 @@ pub enum AbortMultipartUploadError {
     NotImplemented(crate::types::error::NotImplemented),
     /// See [`crate::types::error::InvalidArgument`].
     InvalidArgument(crate::types::error::InvalidArgument),
+    /// Any other S3 error code (S3 answers its common errors on every operation).
+    Common(::quarry_codegen_runtime::protocol::S3Error),
 }
 impl AbortMultipartUploadError {
     /// The answer of an operation the server does not implement yet.
@@ -721,6 +723,7 @@ impl AbortMultipartUploadError {
             Self::NoSuchUpload(_) => crate::types::error::NoSuchUpload::CODE,
             Self::NotImplemented(_) => crate::types::error::NotImplemented::CODE,
             Self::InvalidArgument(_) => crate::types::error::InvalidArgument::CODE,
+            Self::Common(e) => e.code(),
         }
     }
 }
@@ -730,6 +733,7 @@ impl ::std::fmt::Display for AbortMultipartUploadError {
             Self::NoSuchUpload(e) => e.fmt(f),
             Self::NotImplemented(e) => e.fmt(f),
             Self::InvalidArgument(e) => e.fmt(f),
+            Self::Common(e) => e.fmt(f),
         }
     }
 }
@@ -739,6 +743,7 @@ impl ::std::error::Error for AbortMultipartUploadError {
             Self::NoSuchUpload(e) => Some(e),
             Self::NotImplemented(e) => Some(e),
             Self::InvalidArgument(e) => Some(e),
+            Self::Common(e) => Some(e),
         }
     }
 }
@@ -748,6 +753,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for AbortMultipartUploadErro
             Self::NoSuchUpload(e) => e.schema(),
             Self::NotImplemented(e) => e.schema(),
             Self::InvalidArgument(e) => e.schema(),
+            Self::Common(e) => e.schema(),
         }
     }
     fn serialize_members(
@@ -758,6 +764,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for AbortMultipartUploadErro
             Self::NoSuchUpload(e) => e.serialize_members(ser),
             Self::NotImplemented(e) => e.serialize_members(ser),
             Self::InvalidArgument(e) => e.serialize_members(ser),
+            Self::Common(e) => e.serialize_members(ser),
         }
     }
 }
@@ -767,6 +774,7 @@ impl ::aws_smithy_http_server::schema::HttpModeledError for AbortMultipartUpload
             Self::NoSuchUpload(e) => e.status_code(),
             Self::NotImplemented(e) => e.status_code(),
             Self::InvalidArgument(e) => e.status_code(),
+            Self::Common(e) => e.status_code(),
         }
     }
 }
@@ -783,6 +791,13 @@ impl ::std::convert::From<crate::types::error::NotImplemented> for AbortMultipar
 impl ::std::convert::From<crate::types::error::InvalidArgument> for AbortMultipartUploadError {
     fn from(e: crate::types::error::InvalidArgument) -> Self {
         Self::InvalidArgument(e)
+    }
+}
+impl ::std::convert::From<::quarry_codegen_runtime::protocol::S3Error>
+    for AbortMultipartUploadError
+{
+    fn from(e: ::quarry_codegen_runtime::protocol::S3Error) -> Self {
+        Self::Common(e)
     }
 }
 static ERRORS: [&::aws_smithy_schema::Schema<'static>; 1] =

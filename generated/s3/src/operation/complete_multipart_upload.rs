@@ -2613,6 +2613,8 @@ pub enum CompleteMultipartUploadError {
     NotImplemented(crate::types::error::NotImplemented),
     /// See [`crate::types::error::InvalidArgument`].
     InvalidArgument(crate::types::error::InvalidArgument),
+    /// Any other S3 error code (S3 answers its common errors on every operation).
+    Common(::quarry_codegen_runtime::protocol::S3Error),
 }
 impl CompleteMultipartUploadError {
     /// The answer of an operation the server does not implement yet.
@@ -2630,6 +2632,7 @@ impl CompleteMultipartUploadError {
         match self {
             Self::NotImplemented(_) => crate::types::error::NotImplemented::CODE,
             Self::InvalidArgument(_) => crate::types::error::InvalidArgument::CODE,
+            Self::Common(e) => e.code(),
         }
     }
 }
@@ -2638,6 +2641,7 @@ impl ::std::fmt::Display for CompleteMultipartUploadError {
         match self {
             Self::NotImplemented(e) => e.fmt(f),
             Self::InvalidArgument(e) => e.fmt(f),
+            Self::Common(e) => e.fmt(f),
         }
     }
 }
@@ -2646,6 +2650,7 @@ impl ::std::error::Error for CompleteMultipartUploadError {
         match self {
             Self::NotImplemented(e) => Some(e),
             Self::InvalidArgument(e) => Some(e),
+            Self::Common(e) => Some(e),
         }
     }
 }
@@ -2654,6 +2659,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for CompleteMultipartUploadE
         match self {
             Self::NotImplemented(e) => e.schema(),
             Self::InvalidArgument(e) => e.schema(),
+            Self::Common(e) => e.schema(),
         }
     }
     fn serialize_members(
@@ -2663,6 +2669,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for CompleteMultipartUploadE
         match self {
             Self::NotImplemented(e) => e.serialize_members(ser),
             Self::InvalidArgument(e) => e.serialize_members(ser),
+            Self::Common(e) => e.serialize_members(ser),
         }
     }
 }
@@ -2671,6 +2678,7 @@ impl ::aws_smithy_http_server::schema::HttpModeledError for CompleteMultipartUpl
         match self {
             Self::NotImplemented(e) => e.status_code(),
             Self::InvalidArgument(e) => e.status_code(),
+            Self::Common(e) => e.status_code(),
         }
     }
 }
@@ -2682,6 +2690,13 @@ impl ::std::convert::From<crate::types::error::NotImplemented> for CompleteMulti
 impl ::std::convert::From<crate::types::error::InvalidArgument> for CompleteMultipartUploadError {
     fn from(e: crate::types::error::InvalidArgument) -> Self {
         Self::InvalidArgument(e)
+    }
+}
+impl ::std::convert::From<::quarry_codegen_runtime::protocol::S3Error>
+    for CompleteMultipartUploadError
+{
+    fn from(e: ::quarry_codegen_runtime::protocol::S3Error) -> Self {
+        Self::Common(e)
     }
 }
 static ERRORS: [&::aws_smithy_schema::Schema<'static>; 0] = [];

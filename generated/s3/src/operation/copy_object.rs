@@ -2693,6 +2693,8 @@ pub enum CopyObjectError {
     NotImplemented(crate::types::error::NotImplemented),
     /// See [`crate::types::error::InvalidArgument`].
     InvalidArgument(crate::types::error::InvalidArgument),
+    /// Any other S3 error code (S3 answers its common errors on every operation).
+    Common(::quarry_codegen_runtime::protocol::S3Error),
 }
 impl CopyObjectError {
     /// The answer of an operation the server does not implement yet.
@@ -2713,6 +2715,7 @@ impl CopyObjectError {
             }
             Self::NotImplemented(_) => crate::types::error::NotImplemented::CODE,
             Self::InvalidArgument(_) => crate::types::error::InvalidArgument::CODE,
+            Self::Common(e) => e.code(),
         }
     }
 }
@@ -2722,6 +2725,7 @@ impl ::std::fmt::Display for CopyObjectError {
             Self::ObjectNotInActiveTierError(e) => e.fmt(f),
             Self::NotImplemented(e) => e.fmt(f),
             Self::InvalidArgument(e) => e.fmt(f),
+            Self::Common(e) => e.fmt(f),
         }
     }
 }
@@ -2731,6 +2735,7 @@ impl ::std::error::Error for CopyObjectError {
             Self::ObjectNotInActiveTierError(e) => Some(e),
             Self::NotImplemented(e) => Some(e),
             Self::InvalidArgument(e) => Some(e),
+            Self::Common(e) => Some(e),
         }
     }
 }
@@ -2740,6 +2745,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for CopyObjectError {
             Self::ObjectNotInActiveTierError(e) => e.schema(),
             Self::NotImplemented(e) => e.schema(),
             Self::InvalidArgument(e) => e.schema(),
+            Self::Common(e) => e.schema(),
         }
     }
     fn serialize_members(
@@ -2750,6 +2756,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for CopyObjectError {
             Self::ObjectNotInActiveTierError(e) => e.serialize_members(ser),
             Self::NotImplemented(e) => e.serialize_members(ser),
             Self::InvalidArgument(e) => e.serialize_members(ser),
+            Self::Common(e) => e.serialize_members(ser),
         }
     }
 }
@@ -2759,6 +2766,7 @@ impl ::aws_smithy_http_server::schema::HttpModeledError for CopyObjectError {
             Self::ObjectNotInActiveTierError(e) => e.status_code(),
             Self::NotImplemented(e) => e.status_code(),
             Self::InvalidArgument(e) => e.status_code(),
+            Self::Common(e) => e.status_code(),
         }
     }
 }
@@ -2775,6 +2783,11 @@ impl ::std::convert::From<crate::types::error::NotImplemented> for CopyObjectErr
 impl ::std::convert::From<crate::types::error::InvalidArgument> for CopyObjectError {
     fn from(e: crate::types::error::InvalidArgument) -> Self {
         Self::InvalidArgument(e)
+    }
+}
+impl ::std::convert::From<::quarry_codegen_runtime::protocol::S3Error> for CopyObjectError {
+    fn from(e: ::quarry_codegen_runtime::protocol::S3Error) -> Self {
+        Self::Common(e)
     }
 }
 static ERRORS: [&::aws_smithy_schema::Schema<'static>; 1] =

@@ -960,6 +960,8 @@ pub enum CreateBucketError {
     NotImplemented(crate::types::error::NotImplemented),
     /// See [`crate::types::error::InvalidArgument`].
     InvalidArgument(crate::types::error::InvalidArgument),
+    /// Any other S3 error code (S3 answers its common errors on every operation).
+    Common(::quarry_codegen_runtime::protocol::S3Error),
 }
 impl CreateBucketError {
     /// The answer of an operation the server does not implement yet.
@@ -979,6 +981,7 @@ impl CreateBucketError {
             Self::BucketAlreadyOwnedByYou(_) => crate::types::error::BucketAlreadyOwnedByYou::CODE,
             Self::NotImplemented(_) => crate::types::error::NotImplemented::CODE,
             Self::InvalidArgument(_) => crate::types::error::InvalidArgument::CODE,
+            Self::Common(e) => e.code(),
         }
     }
 }
@@ -989,6 +992,7 @@ impl ::std::fmt::Display for CreateBucketError {
             Self::BucketAlreadyOwnedByYou(e) => e.fmt(f),
             Self::NotImplemented(e) => e.fmt(f),
             Self::InvalidArgument(e) => e.fmt(f),
+            Self::Common(e) => e.fmt(f),
         }
     }
 }
@@ -999,6 +1003,7 @@ impl ::std::error::Error for CreateBucketError {
             Self::BucketAlreadyOwnedByYou(e) => Some(e),
             Self::NotImplemented(e) => Some(e),
             Self::InvalidArgument(e) => Some(e),
+            Self::Common(e) => Some(e),
         }
     }
 }
@@ -1009,6 +1014,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for CreateBucketError {
             Self::BucketAlreadyOwnedByYou(e) => e.schema(),
             Self::NotImplemented(e) => e.schema(),
             Self::InvalidArgument(e) => e.schema(),
+            Self::Common(e) => e.schema(),
         }
     }
     fn serialize_members(
@@ -1020,6 +1026,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for CreateBucketError {
             Self::BucketAlreadyOwnedByYou(e) => e.serialize_members(ser),
             Self::NotImplemented(e) => e.serialize_members(ser),
             Self::InvalidArgument(e) => e.serialize_members(ser),
+            Self::Common(e) => e.serialize_members(ser),
         }
     }
 }
@@ -1030,6 +1037,7 @@ impl ::aws_smithy_http_server::schema::HttpModeledError for CreateBucketError {
             Self::BucketAlreadyOwnedByYou(e) => e.status_code(),
             Self::NotImplemented(e) => e.status_code(),
             Self::InvalidArgument(e) => e.status_code(),
+            Self::Common(e) => e.status_code(),
         }
     }
 }
@@ -1051,6 +1059,11 @@ impl ::std::convert::From<crate::types::error::NotImplemented> for CreateBucketE
 impl ::std::convert::From<crate::types::error::InvalidArgument> for CreateBucketError {
     fn from(e: crate::types::error::InvalidArgument) -> Self {
         Self::InvalidArgument(e)
+    }
+}
+impl ::std::convert::From<::quarry_codegen_runtime::protocol::S3Error> for CreateBucketError {
+    fn from(e: ::quarry_codegen_runtime::protocol::S3Error) -> Self {
+        Self::Common(e)
     }
 }
 static ERRORS: [&::aws_smithy_schema::Schema<'static>; 2] = [

@@ -2360,6 +2360,8 @@ pub enum CreateMultipartUploadError {
     NotImplemented(crate::types::error::NotImplemented),
     /// See [`crate::types::error::InvalidArgument`].
     InvalidArgument(crate::types::error::InvalidArgument),
+    /// Any other S3 error code (S3 answers its common errors on every operation).
+    Common(::quarry_codegen_runtime::protocol::S3Error),
 }
 impl CreateMultipartUploadError {
     /// The answer of an operation the server does not implement yet.
@@ -2377,6 +2379,7 @@ impl CreateMultipartUploadError {
         match self {
             Self::NotImplemented(_) => crate::types::error::NotImplemented::CODE,
             Self::InvalidArgument(_) => crate::types::error::InvalidArgument::CODE,
+            Self::Common(e) => e.code(),
         }
     }
 }
@@ -2385,6 +2388,7 @@ impl ::std::fmt::Display for CreateMultipartUploadError {
         match self {
             Self::NotImplemented(e) => e.fmt(f),
             Self::InvalidArgument(e) => e.fmt(f),
+            Self::Common(e) => e.fmt(f),
         }
     }
 }
@@ -2393,6 +2397,7 @@ impl ::std::error::Error for CreateMultipartUploadError {
         match self {
             Self::NotImplemented(e) => Some(e),
             Self::InvalidArgument(e) => Some(e),
+            Self::Common(e) => Some(e),
         }
     }
 }
@@ -2401,6 +2406,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for CreateMultipartUploadErr
         match self {
             Self::NotImplemented(e) => e.schema(),
             Self::InvalidArgument(e) => e.schema(),
+            Self::Common(e) => e.schema(),
         }
     }
     fn serialize_members(
@@ -2410,6 +2416,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for CreateMultipartUploadErr
         match self {
             Self::NotImplemented(e) => e.serialize_members(ser),
             Self::InvalidArgument(e) => e.serialize_members(ser),
+            Self::Common(e) => e.serialize_members(ser),
         }
     }
 }
@@ -2418,6 +2425,7 @@ impl ::aws_smithy_http_server::schema::HttpModeledError for CreateMultipartUploa
         match self {
             Self::NotImplemented(e) => e.status_code(),
             Self::InvalidArgument(e) => e.status_code(),
+            Self::Common(e) => e.status_code(),
         }
     }
 }
@@ -2429,6 +2437,13 @@ impl ::std::convert::From<crate::types::error::NotImplemented> for CreateMultipa
 impl ::std::convert::From<crate::types::error::InvalidArgument> for CreateMultipartUploadError {
     fn from(e: crate::types::error::InvalidArgument) -> Self {
         Self::InvalidArgument(e)
+    }
+}
+impl ::std::convert::From<::quarry_codegen_runtime::protocol::S3Error>
+    for CreateMultipartUploadError
+{
+    fn from(e: ::quarry_codegen_runtime::protocol::S3Error) -> Self {
+        Self::Common(e)
     }
 }
 static ERRORS: [&::aws_smithy_schema::Schema<'static>; 0] = [];

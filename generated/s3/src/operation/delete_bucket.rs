@@ -327,6 +327,8 @@ pub enum DeleteBucketError {
     NotImplemented(crate::types::error::NotImplemented),
     /// See [`crate::types::error::InvalidArgument`].
     InvalidArgument(crate::types::error::InvalidArgument),
+    /// Any other S3 error code (S3 answers its common errors on every operation).
+    Common(::quarry_codegen_runtime::protocol::S3Error),
 }
 impl DeleteBucketError {
     /// The answer of an operation the server does not implement yet.
@@ -344,6 +346,7 @@ impl DeleteBucketError {
         match self {
             Self::NotImplemented(_) => crate::types::error::NotImplemented::CODE,
             Self::InvalidArgument(_) => crate::types::error::InvalidArgument::CODE,
+            Self::Common(e) => e.code(),
         }
     }
 }
@@ -352,6 +355,7 @@ impl ::std::fmt::Display for DeleteBucketError {
         match self {
             Self::NotImplemented(e) => e.fmt(f),
             Self::InvalidArgument(e) => e.fmt(f),
+            Self::Common(e) => e.fmt(f),
         }
     }
 }
@@ -360,6 +364,7 @@ impl ::std::error::Error for DeleteBucketError {
         match self {
             Self::NotImplemented(e) => Some(e),
             Self::InvalidArgument(e) => Some(e),
+            Self::Common(e) => Some(e),
         }
     }
 }
@@ -368,6 +373,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for DeleteBucketError {
         match self {
             Self::NotImplemented(e) => e.schema(),
             Self::InvalidArgument(e) => e.schema(),
+            Self::Common(e) => e.schema(),
         }
     }
     fn serialize_members(
@@ -377,6 +383,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for DeleteBucketError {
         match self {
             Self::NotImplemented(e) => e.serialize_members(ser),
             Self::InvalidArgument(e) => e.serialize_members(ser),
+            Self::Common(e) => e.serialize_members(ser),
         }
     }
 }
@@ -385,6 +392,7 @@ impl ::aws_smithy_http_server::schema::HttpModeledError for DeleteBucketError {
         match self {
             Self::NotImplemented(e) => e.status_code(),
             Self::InvalidArgument(e) => e.status_code(),
+            Self::Common(e) => e.status_code(),
         }
     }
 }
@@ -396,6 +404,11 @@ impl ::std::convert::From<crate::types::error::NotImplemented> for DeleteBucketE
 impl ::std::convert::From<crate::types::error::InvalidArgument> for DeleteBucketError {
     fn from(e: crate::types::error::InvalidArgument) -> Self {
         Self::InvalidArgument(e)
+    }
+}
+impl ::std::convert::From<::quarry_codegen_runtime::protocol::S3Error> for DeleteBucketError {
+    fn from(e: ::quarry_codegen_runtime::protocol::S3Error) -> Self {
+        Self::Common(e)
     }
 }
 static ERRORS: [&::aws_smithy_schema::Schema<'static>; 0] = [];

@@ -925,6 +925,8 @@ pub enum DeleteObjectError {
     NotImplemented(crate::types::error::NotImplemented),
     /// See [`crate::types::error::InvalidArgument`].
     InvalidArgument(crate::types::error::InvalidArgument),
+    /// Any other S3 error code (S3 answers its common errors on every operation).
+    Common(::quarry_codegen_runtime::protocol::S3Error),
 }
 impl DeleteObjectError {
     /// The answer of an operation the server does not implement yet.
@@ -942,6 +944,7 @@ impl DeleteObjectError {
         match self {
             Self::NotImplemented(_) => crate::types::error::NotImplemented::CODE,
             Self::InvalidArgument(_) => crate::types::error::InvalidArgument::CODE,
+            Self::Common(e) => e.code(),
         }
     }
 }
@@ -950,6 +953,7 @@ impl ::std::fmt::Display for DeleteObjectError {
         match self {
             Self::NotImplemented(e) => e.fmt(f),
             Self::InvalidArgument(e) => e.fmt(f),
+            Self::Common(e) => e.fmt(f),
         }
     }
 }
@@ -958,6 +962,7 @@ impl ::std::error::Error for DeleteObjectError {
         match self {
             Self::NotImplemented(e) => Some(e),
             Self::InvalidArgument(e) => Some(e),
+            Self::Common(e) => Some(e),
         }
     }
 }
@@ -966,6 +971,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for DeleteObjectError {
         match self {
             Self::NotImplemented(e) => e.schema(),
             Self::InvalidArgument(e) => e.schema(),
+            Self::Common(e) => e.schema(),
         }
     }
     fn serialize_members(
@@ -975,6 +981,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for DeleteObjectError {
         match self {
             Self::NotImplemented(e) => e.serialize_members(ser),
             Self::InvalidArgument(e) => e.serialize_members(ser),
+            Self::Common(e) => e.serialize_members(ser),
         }
     }
 }
@@ -983,6 +990,7 @@ impl ::aws_smithy_http_server::schema::HttpModeledError for DeleteObjectError {
         match self {
             Self::NotImplemented(e) => e.status_code(),
             Self::InvalidArgument(e) => e.status_code(),
+            Self::Common(e) => e.status_code(),
         }
     }
 }
@@ -994,6 +1002,11 @@ impl ::std::convert::From<crate::types::error::NotImplemented> for DeleteObjectE
 impl ::std::convert::From<crate::types::error::InvalidArgument> for DeleteObjectError {
     fn from(e: crate::types::error::InvalidArgument) -> Self {
         Self::InvalidArgument(e)
+    }
+}
+impl ::std::convert::From<::quarry_codegen_runtime::protocol::S3Error> for DeleteObjectError {
+    fn from(e: ::quarry_codegen_runtime::protocol::S3Error) -> Self {
+        Self::Common(e)
     }
 }
 static ERRORS: [&::aws_smithy_schema::Schema<'static>; 0] = [];

@@ -790,6 +790,8 @@ pub enum DeleteObjectsError {
     NotImplemented(crate::types::error::NotImplemented),
     /// See [`crate::types::error::InvalidArgument`].
     InvalidArgument(crate::types::error::InvalidArgument),
+    /// Any other S3 error code (S3 answers its common errors on every operation).
+    Common(::quarry_codegen_runtime::protocol::S3Error),
 }
 impl DeleteObjectsError {
     /// The answer of an operation the server does not implement yet.
@@ -807,6 +809,7 @@ impl DeleteObjectsError {
         match self {
             Self::NotImplemented(_) => crate::types::error::NotImplemented::CODE,
             Self::InvalidArgument(_) => crate::types::error::InvalidArgument::CODE,
+            Self::Common(e) => e.code(),
         }
     }
 }
@@ -815,6 +818,7 @@ impl ::std::fmt::Display for DeleteObjectsError {
         match self {
             Self::NotImplemented(e) => e.fmt(f),
             Self::InvalidArgument(e) => e.fmt(f),
+            Self::Common(e) => e.fmt(f),
         }
     }
 }
@@ -823,6 +827,7 @@ impl ::std::error::Error for DeleteObjectsError {
         match self {
             Self::NotImplemented(e) => Some(e),
             Self::InvalidArgument(e) => Some(e),
+            Self::Common(e) => Some(e),
         }
     }
 }
@@ -831,6 +836,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for DeleteObjectsError {
         match self {
             Self::NotImplemented(e) => e.schema(),
             Self::InvalidArgument(e) => e.schema(),
+            Self::Common(e) => e.schema(),
         }
     }
     fn serialize_members(
@@ -840,6 +846,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for DeleteObjectsError {
         match self {
             Self::NotImplemented(e) => e.serialize_members(ser),
             Self::InvalidArgument(e) => e.serialize_members(ser),
+            Self::Common(e) => e.serialize_members(ser),
         }
     }
 }
@@ -848,6 +855,7 @@ impl ::aws_smithy_http_server::schema::HttpModeledError for DeleteObjectsError {
         match self {
             Self::NotImplemented(e) => e.status_code(),
             Self::InvalidArgument(e) => e.status_code(),
+            Self::Common(e) => e.status_code(),
         }
     }
 }
@@ -859,6 +867,11 @@ impl ::std::convert::From<crate::types::error::NotImplemented> for DeleteObjects
 impl ::std::convert::From<crate::types::error::InvalidArgument> for DeleteObjectsError {
     fn from(e: crate::types::error::InvalidArgument) -> Self {
         Self::InvalidArgument(e)
+    }
+}
+impl ::std::convert::From<::quarry_codegen_runtime::protocol::S3Error> for DeleteObjectsError {
+    fn from(e: ::quarry_codegen_runtime::protocol::S3Error) -> Self {
+        Self::Common(e)
     }
 }
 static ERRORS: [&::aws_smithy_schema::Schema<'static>; 0] = [];

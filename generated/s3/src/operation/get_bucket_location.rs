@@ -394,6 +394,8 @@ pub enum GetBucketLocationError {
     NotImplemented(crate::types::error::NotImplemented),
     /// See [`crate::types::error::InvalidArgument`].
     InvalidArgument(crate::types::error::InvalidArgument),
+    /// Any other S3 error code (S3 answers its common errors on every operation).
+    Common(::quarry_codegen_runtime::protocol::S3Error),
 }
 impl GetBucketLocationError {
     /// The answer of an operation the server does not implement yet.
@@ -411,6 +413,7 @@ impl GetBucketLocationError {
         match self {
             Self::NotImplemented(_) => crate::types::error::NotImplemented::CODE,
             Self::InvalidArgument(_) => crate::types::error::InvalidArgument::CODE,
+            Self::Common(e) => e.code(),
         }
     }
 }
@@ -419,6 +422,7 @@ impl ::std::fmt::Display for GetBucketLocationError {
         match self {
             Self::NotImplemented(e) => e.fmt(f),
             Self::InvalidArgument(e) => e.fmt(f),
+            Self::Common(e) => e.fmt(f),
         }
     }
 }
@@ -427,6 +431,7 @@ impl ::std::error::Error for GetBucketLocationError {
         match self {
             Self::NotImplemented(e) => Some(e),
             Self::InvalidArgument(e) => Some(e),
+            Self::Common(e) => Some(e),
         }
     }
 }
@@ -435,6 +440,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GetBucketLocationError {
         match self {
             Self::NotImplemented(e) => e.schema(),
             Self::InvalidArgument(e) => e.schema(),
+            Self::Common(e) => e.schema(),
         }
     }
     fn serialize_members(
@@ -444,6 +450,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GetBucketLocationError {
         match self {
             Self::NotImplemented(e) => e.serialize_members(ser),
             Self::InvalidArgument(e) => e.serialize_members(ser),
+            Self::Common(e) => e.serialize_members(ser),
         }
     }
 }
@@ -452,6 +459,7 @@ impl ::aws_smithy_http_server::schema::HttpModeledError for GetBucketLocationErr
         match self {
             Self::NotImplemented(e) => e.status_code(),
             Self::InvalidArgument(e) => e.status_code(),
+            Self::Common(e) => e.status_code(),
         }
     }
 }
@@ -463,6 +471,11 @@ impl ::std::convert::From<crate::types::error::NotImplemented> for GetBucketLoca
 impl ::std::convert::From<crate::types::error::InvalidArgument> for GetBucketLocationError {
     fn from(e: crate::types::error::InvalidArgument) -> Self {
         Self::InvalidArgument(e)
+    }
+}
+impl ::std::convert::From<::quarry_codegen_runtime::protocol::S3Error> for GetBucketLocationError {
+    fn from(e: ::quarry_codegen_runtime::protocol::S3Error) -> Self {
+        Self::Common(e)
     }
 }
 static ERRORS: [&::aws_smithy_schema::Schema<'static>; 0] = [];

@@ -3092,6 +3092,8 @@ pub enum GetObjectError {
     NotImplemented(crate::types::error::NotImplemented),
     /// See [`crate::types::error::InvalidArgument`].
     InvalidArgument(crate::types::error::InvalidArgument),
+    /// Any other S3 error code (S3 answers its common errors on every operation).
+    Common(::quarry_codegen_runtime::protocol::S3Error),
 }
 impl GetObjectError {
     /// The answer of an operation the server does not implement yet.
@@ -3111,6 +3113,7 @@ impl GetObjectError {
             Self::InvalidObjectState(_) => crate::types::error::InvalidObjectState::CODE,
             Self::NotImplemented(_) => crate::types::error::NotImplemented::CODE,
             Self::InvalidArgument(_) => crate::types::error::InvalidArgument::CODE,
+            Self::Common(e) => e.code(),
         }
     }
 }
@@ -3121,6 +3124,7 @@ impl ::std::fmt::Display for GetObjectError {
             Self::InvalidObjectState(e) => e.fmt(f),
             Self::NotImplemented(e) => e.fmt(f),
             Self::InvalidArgument(e) => e.fmt(f),
+            Self::Common(e) => e.fmt(f),
         }
     }
 }
@@ -3131,6 +3135,7 @@ impl ::std::error::Error for GetObjectError {
             Self::InvalidObjectState(e) => Some(e),
             Self::NotImplemented(e) => Some(e),
             Self::InvalidArgument(e) => Some(e),
+            Self::Common(e) => Some(e),
         }
     }
 }
@@ -3141,6 +3146,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GetObjectError {
             Self::InvalidObjectState(e) => e.schema(),
             Self::NotImplemented(e) => e.schema(),
             Self::InvalidArgument(e) => e.schema(),
+            Self::Common(e) => e.schema(),
         }
     }
     fn serialize_members(
@@ -3152,6 +3158,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for GetObjectError {
             Self::InvalidObjectState(e) => e.serialize_members(ser),
             Self::NotImplemented(e) => e.serialize_members(ser),
             Self::InvalidArgument(e) => e.serialize_members(ser),
+            Self::Common(e) => e.serialize_members(ser),
         }
     }
 }
@@ -3162,6 +3169,7 @@ impl ::aws_smithy_http_server::schema::HttpModeledError for GetObjectError {
             Self::InvalidObjectState(e) => e.status_code(),
             Self::NotImplemented(e) => e.status_code(),
             Self::InvalidArgument(e) => e.status_code(),
+            Self::Common(e) => e.status_code(),
         }
     }
 }
@@ -3183,6 +3191,11 @@ impl ::std::convert::From<crate::types::error::NotImplemented> for GetObjectErro
 impl ::std::convert::From<crate::types::error::InvalidArgument> for GetObjectError {
     fn from(e: crate::types::error::InvalidArgument) -> Self {
         Self::InvalidArgument(e)
+    }
+}
+impl ::std::convert::From<::quarry_codegen_runtime::protocol::S3Error> for GetObjectError {
+    fn from(e: ::quarry_codegen_runtime::protocol::S3Error) -> Self {
+        Self::Common(e)
     }
 }
 static ERRORS: [&::aws_smithy_schema::Schema<'static>; 2] = [

@@ -618,6 +618,8 @@ pub enum HeadBucketError {
     NotImplemented(crate::types::error::NotImplemented),
     /// See [`crate::types::error::InvalidArgument`].
     InvalidArgument(crate::types::error::InvalidArgument),
+    /// Any other S3 error code (S3 answers its common errors on every operation).
+    Common(::quarry_codegen_runtime::protocol::S3Error),
 }
 impl HeadBucketError {
     /// The answer of an operation the server does not implement yet.
@@ -636,6 +638,7 @@ impl HeadBucketError {
             Self::NoSuchBucket(_) => crate::types::error::NoSuchBucket::CODE,
             Self::NotImplemented(_) => crate::types::error::NotImplemented::CODE,
             Self::InvalidArgument(_) => crate::types::error::InvalidArgument::CODE,
+            Self::Common(e) => e.code(),
         }
     }
 }
@@ -645,6 +648,7 @@ impl ::std::fmt::Display for HeadBucketError {
             Self::NoSuchBucket(e) => e.fmt(f),
             Self::NotImplemented(e) => e.fmt(f),
             Self::InvalidArgument(e) => e.fmt(f),
+            Self::Common(e) => e.fmt(f),
         }
     }
 }
@@ -654,6 +658,7 @@ impl ::std::error::Error for HeadBucketError {
             Self::NoSuchBucket(e) => Some(e),
             Self::NotImplemented(e) => Some(e),
             Self::InvalidArgument(e) => Some(e),
+            Self::Common(e) => Some(e),
         }
     }
 }
@@ -663,6 +668,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for HeadBucketError {
             Self::NoSuchBucket(e) => e.schema(),
             Self::NotImplemented(e) => e.schema(),
             Self::InvalidArgument(e) => e.schema(),
+            Self::Common(e) => e.schema(),
         }
     }
     fn serialize_members(
@@ -673,6 +679,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for HeadBucketError {
             Self::NoSuchBucket(e) => e.serialize_members(ser),
             Self::NotImplemented(e) => e.serialize_members(ser),
             Self::InvalidArgument(e) => e.serialize_members(ser),
+            Self::Common(e) => e.serialize_members(ser),
         }
     }
 }
@@ -682,6 +689,7 @@ impl ::aws_smithy_http_server::schema::HttpModeledError for HeadBucketError {
             Self::NoSuchBucket(e) => e.status_code(),
             Self::NotImplemented(e) => e.status_code(),
             Self::InvalidArgument(e) => e.status_code(),
+            Self::Common(e) => e.status_code(),
         }
     }
 }
@@ -698,6 +706,11 @@ impl ::std::convert::From<crate::types::error::NotImplemented> for HeadBucketErr
 impl ::std::convert::From<crate::types::error::InvalidArgument> for HeadBucketError {
     fn from(e: crate::types::error::InvalidArgument) -> Self {
         Self::InvalidArgument(e)
+    }
+}
+impl ::std::convert::From<::quarry_codegen_runtime::protocol::S3Error> for HeadBucketError {
+    fn from(e: ::quarry_codegen_runtime::protocol::S3Error) -> Self {
+        Self::Common(e)
     }
 }
 static ERRORS: [&::aws_smithy_schema::Schema<'static>; 1] =

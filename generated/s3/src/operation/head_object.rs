@@ -3093,6 +3093,8 @@ pub enum HeadObjectError {
     NotImplemented(crate::types::error::NotImplemented),
     /// See [`crate::types::error::InvalidArgument`].
     InvalidArgument(crate::types::error::InvalidArgument),
+    /// Any other S3 error code (S3 answers its common errors on every operation).
+    Common(::quarry_codegen_runtime::protocol::S3Error),
 }
 impl HeadObjectError {
     /// The answer of an operation the server does not implement yet.
@@ -3111,6 +3113,7 @@ impl HeadObjectError {
             Self::NoSuchKey(_) => crate::types::error::NoSuchKey::CODE,
             Self::NotImplemented(_) => crate::types::error::NotImplemented::CODE,
             Self::InvalidArgument(_) => crate::types::error::InvalidArgument::CODE,
+            Self::Common(e) => e.code(),
         }
     }
 }
@@ -3120,6 +3123,7 @@ impl ::std::fmt::Display for HeadObjectError {
             Self::NoSuchKey(e) => e.fmt(f),
             Self::NotImplemented(e) => e.fmt(f),
             Self::InvalidArgument(e) => e.fmt(f),
+            Self::Common(e) => e.fmt(f),
         }
     }
 }
@@ -3129,6 +3133,7 @@ impl ::std::error::Error for HeadObjectError {
             Self::NoSuchKey(e) => Some(e),
             Self::NotImplemented(e) => Some(e),
             Self::InvalidArgument(e) => Some(e),
+            Self::Common(e) => Some(e),
         }
     }
 }
@@ -3138,6 +3143,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for HeadObjectError {
             Self::NoSuchKey(e) => e.schema(),
             Self::NotImplemented(e) => e.schema(),
             Self::InvalidArgument(e) => e.schema(),
+            Self::Common(e) => e.schema(),
         }
     }
     fn serialize_members(
@@ -3148,6 +3154,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for HeadObjectError {
             Self::NoSuchKey(e) => e.serialize_members(ser),
             Self::NotImplemented(e) => e.serialize_members(ser),
             Self::InvalidArgument(e) => e.serialize_members(ser),
+            Self::Common(e) => e.serialize_members(ser),
         }
     }
 }
@@ -3157,6 +3164,7 @@ impl ::aws_smithy_http_server::schema::HttpModeledError for HeadObjectError {
             Self::NoSuchKey(e) => e.status_code(),
             Self::NotImplemented(e) => e.status_code(),
             Self::InvalidArgument(e) => e.status_code(),
+            Self::Common(e) => e.status_code(),
         }
     }
 }
@@ -3173,6 +3181,11 @@ impl ::std::convert::From<crate::types::error::NotImplemented> for HeadObjectErr
 impl ::std::convert::From<crate::types::error::InvalidArgument> for HeadObjectError {
     fn from(e: crate::types::error::InvalidArgument) -> Self {
         Self::InvalidArgument(e)
+    }
+}
+impl ::std::convert::From<::quarry_codegen_runtime::protocol::S3Error> for HeadObjectError {
+    fn from(e: ::quarry_codegen_runtime::protocol::S3Error) -> Self {
+        Self::Common(e)
     }
 }
 static ERRORS: [&::aws_smithy_schema::Schema<'static>; 1] =

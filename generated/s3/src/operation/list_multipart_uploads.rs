@@ -1183,6 +1183,8 @@ pub enum ListMultipartUploadsError {
     NotImplemented(crate::types::error::NotImplemented),
     /// See [`crate::types::error::InvalidArgument`].
     InvalidArgument(crate::types::error::InvalidArgument),
+    /// Any other S3 error code (S3 answers its common errors on every operation).
+    Common(::quarry_codegen_runtime::protocol::S3Error),
 }
 impl ListMultipartUploadsError {
     /// The answer of an operation the server does not implement yet.
@@ -1200,6 +1202,7 @@ impl ListMultipartUploadsError {
         match self {
             Self::NotImplemented(_) => crate::types::error::NotImplemented::CODE,
             Self::InvalidArgument(_) => crate::types::error::InvalidArgument::CODE,
+            Self::Common(e) => e.code(),
         }
     }
 }
@@ -1208,6 +1211,7 @@ impl ::std::fmt::Display for ListMultipartUploadsError {
         match self {
             Self::NotImplemented(e) => e.fmt(f),
             Self::InvalidArgument(e) => e.fmt(f),
+            Self::Common(e) => e.fmt(f),
         }
     }
 }
@@ -1216,6 +1220,7 @@ impl ::std::error::Error for ListMultipartUploadsError {
         match self {
             Self::NotImplemented(e) => Some(e),
             Self::InvalidArgument(e) => Some(e),
+            Self::Common(e) => Some(e),
         }
     }
 }
@@ -1224,6 +1229,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListMultipartUploadsErro
         match self {
             Self::NotImplemented(e) => e.schema(),
             Self::InvalidArgument(e) => e.schema(),
+            Self::Common(e) => e.schema(),
         }
     }
     fn serialize_members(
@@ -1233,6 +1239,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListMultipartUploadsErro
         match self {
             Self::NotImplemented(e) => e.serialize_members(ser),
             Self::InvalidArgument(e) => e.serialize_members(ser),
+            Self::Common(e) => e.serialize_members(ser),
         }
     }
 }
@@ -1241,6 +1248,7 @@ impl ::aws_smithy_http_server::schema::HttpModeledError for ListMultipartUploads
         match self {
             Self::NotImplemented(e) => e.status_code(),
             Self::InvalidArgument(e) => e.status_code(),
+            Self::Common(e) => e.status_code(),
         }
     }
 }
@@ -1252,6 +1260,13 @@ impl ::std::convert::From<crate::types::error::NotImplemented> for ListMultipart
 impl ::std::convert::From<crate::types::error::InvalidArgument> for ListMultipartUploadsError {
     fn from(e: crate::types::error::InvalidArgument) -> Self {
         Self::InvalidArgument(e)
+    }
+}
+impl ::std::convert::From<::quarry_codegen_runtime::protocol::S3Error>
+    for ListMultipartUploadsError
+{
+    fn from(e: ::quarry_codegen_runtime::protocol::S3Error) -> Self {
+        Self::Common(e)
     }
 }
 static ERRORS: [&::aws_smithy_schema::Schema<'static>; 0] = [];

@@ -969,6 +969,8 @@ pub enum ListObjectsError {
     NotImplemented(crate::types::error::NotImplemented),
     /// See [`crate::types::error::InvalidArgument`].
     InvalidArgument(crate::types::error::InvalidArgument),
+    /// Any other S3 error code (S3 answers its common errors on every operation).
+    Common(::quarry_codegen_runtime::protocol::S3Error),
 }
 impl ListObjectsError {
     /// The answer of an operation the server does not implement yet.
@@ -987,6 +989,7 @@ impl ListObjectsError {
             Self::NoSuchBucket(_) => crate::types::error::NoSuchBucket::CODE,
             Self::NotImplemented(_) => crate::types::error::NotImplemented::CODE,
             Self::InvalidArgument(_) => crate::types::error::InvalidArgument::CODE,
+            Self::Common(e) => e.code(),
         }
     }
 }
@@ -996,6 +999,7 @@ impl ::std::fmt::Display for ListObjectsError {
             Self::NoSuchBucket(e) => e.fmt(f),
             Self::NotImplemented(e) => e.fmt(f),
             Self::InvalidArgument(e) => e.fmt(f),
+            Self::Common(e) => e.fmt(f),
         }
     }
 }
@@ -1005,6 +1009,7 @@ impl ::std::error::Error for ListObjectsError {
             Self::NoSuchBucket(e) => Some(e),
             Self::NotImplemented(e) => Some(e),
             Self::InvalidArgument(e) => Some(e),
+            Self::Common(e) => Some(e),
         }
     }
 }
@@ -1014,6 +1019,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListObjectsError {
             Self::NoSuchBucket(e) => e.schema(),
             Self::NotImplemented(e) => e.schema(),
             Self::InvalidArgument(e) => e.schema(),
+            Self::Common(e) => e.schema(),
         }
     }
     fn serialize_members(
@@ -1024,6 +1030,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListObjectsError {
             Self::NoSuchBucket(e) => e.serialize_members(ser),
             Self::NotImplemented(e) => e.serialize_members(ser),
             Self::InvalidArgument(e) => e.serialize_members(ser),
+            Self::Common(e) => e.serialize_members(ser),
         }
     }
 }
@@ -1033,6 +1040,7 @@ impl ::aws_smithy_http_server::schema::HttpModeledError for ListObjectsError {
             Self::NoSuchBucket(e) => e.status_code(),
             Self::NotImplemented(e) => e.status_code(),
             Self::InvalidArgument(e) => e.status_code(),
+            Self::Common(e) => e.status_code(),
         }
     }
 }
@@ -1049,6 +1057,11 @@ impl ::std::convert::From<crate::types::error::NotImplemented> for ListObjectsEr
 impl ::std::convert::From<crate::types::error::InvalidArgument> for ListObjectsError {
     fn from(e: crate::types::error::InvalidArgument) -> Self {
         Self::InvalidArgument(e)
+    }
+}
+impl ::std::convert::From<::quarry_codegen_runtime::protocol::S3Error> for ListObjectsError {
+    fn from(e: ::quarry_codegen_runtime::protocol::S3Error) -> Self {
+        Self::Common(e)
     }
 }
 static ERRORS: [&::aws_smithy_schema::Schema<'static>; 1] =

@@ -1113,6 +1113,8 @@ pub enum ListObjectsV2Error {
     NotImplemented(crate::types::error::NotImplemented),
     /// See [`crate::types::error::InvalidArgument`].
     InvalidArgument(crate::types::error::InvalidArgument),
+    /// Any other S3 error code (S3 answers its common errors on every operation).
+    Common(::quarry_codegen_runtime::protocol::S3Error),
 }
 impl ListObjectsV2Error {
     /// The answer of an operation the server does not implement yet.
@@ -1131,6 +1133,7 @@ impl ListObjectsV2Error {
             Self::NoSuchBucket(_) => crate::types::error::NoSuchBucket::CODE,
             Self::NotImplemented(_) => crate::types::error::NotImplemented::CODE,
             Self::InvalidArgument(_) => crate::types::error::InvalidArgument::CODE,
+            Self::Common(e) => e.code(),
         }
     }
 }
@@ -1140,6 +1143,7 @@ impl ::std::fmt::Display for ListObjectsV2Error {
             Self::NoSuchBucket(e) => e.fmt(f),
             Self::NotImplemented(e) => e.fmt(f),
             Self::InvalidArgument(e) => e.fmt(f),
+            Self::Common(e) => e.fmt(f),
         }
     }
 }
@@ -1149,6 +1153,7 @@ impl ::std::error::Error for ListObjectsV2Error {
             Self::NoSuchBucket(e) => Some(e),
             Self::NotImplemented(e) => Some(e),
             Self::InvalidArgument(e) => Some(e),
+            Self::Common(e) => Some(e),
         }
     }
 }
@@ -1158,6 +1163,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListObjectsV2Error {
             Self::NoSuchBucket(e) => e.schema(),
             Self::NotImplemented(e) => e.schema(),
             Self::InvalidArgument(e) => e.schema(),
+            Self::Common(e) => e.schema(),
         }
     }
     fn serialize_members(
@@ -1168,6 +1174,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListObjectsV2Error {
             Self::NoSuchBucket(e) => e.serialize_members(ser),
             Self::NotImplemented(e) => e.serialize_members(ser),
             Self::InvalidArgument(e) => e.serialize_members(ser),
+            Self::Common(e) => e.serialize_members(ser),
         }
     }
 }
@@ -1177,6 +1184,7 @@ impl ::aws_smithy_http_server::schema::HttpModeledError for ListObjectsV2Error {
             Self::NoSuchBucket(e) => e.status_code(),
             Self::NotImplemented(e) => e.status_code(),
             Self::InvalidArgument(e) => e.status_code(),
+            Self::Common(e) => e.status_code(),
         }
     }
 }
@@ -1193,6 +1201,11 @@ impl ::std::convert::From<crate::types::error::NotImplemented> for ListObjectsV2
 impl ::std::convert::From<crate::types::error::InvalidArgument> for ListObjectsV2Error {
     fn from(e: crate::types::error::InvalidArgument) -> Self {
         Self::InvalidArgument(e)
+    }
+}
+impl ::std::convert::From<::quarry_codegen_runtime::protocol::S3Error> for ListObjectsV2Error {
+    fn from(e: ::quarry_codegen_runtime::protocol::S3Error) -> Self {
+        Self::Common(e)
     }
 }
 static ERRORS: [&::aws_smithy_schema::Schema<'static>; 1] =

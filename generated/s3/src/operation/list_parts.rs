@@ -1388,6 +1388,8 @@ pub enum ListPartsError {
     NotImplemented(crate::types::error::NotImplemented),
     /// See [`crate::types::error::InvalidArgument`].
     InvalidArgument(crate::types::error::InvalidArgument),
+    /// Any other S3 error code (S3 answers its common errors on every operation).
+    Common(::quarry_codegen_runtime::protocol::S3Error),
 }
 impl ListPartsError {
     /// The answer of an operation the server does not implement yet.
@@ -1405,6 +1407,7 @@ impl ListPartsError {
         match self {
             Self::NotImplemented(_) => crate::types::error::NotImplemented::CODE,
             Self::InvalidArgument(_) => crate::types::error::InvalidArgument::CODE,
+            Self::Common(e) => e.code(),
         }
     }
 }
@@ -1413,6 +1416,7 @@ impl ::std::fmt::Display for ListPartsError {
         match self {
             Self::NotImplemented(e) => e.fmt(f),
             Self::InvalidArgument(e) => e.fmt(f),
+            Self::Common(e) => e.fmt(f),
         }
     }
 }
@@ -1421,6 +1425,7 @@ impl ::std::error::Error for ListPartsError {
         match self {
             Self::NotImplemented(e) => Some(e),
             Self::InvalidArgument(e) => Some(e),
+            Self::Common(e) => Some(e),
         }
     }
 }
@@ -1429,6 +1434,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListPartsError {
         match self {
             Self::NotImplemented(e) => e.schema(),
             Self::InvalidArgument(e) => e.schema(),
+            Self::Common(e) => e.schema(),
         }
     }
     fn serialize_members(
@@ -1438,6 +1444,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for ListPartsError {
         match self {
             Self::NotImplemented(e) => e.serialize_members(ser),
             Self::InvalidArgument(e) => e.serialize_members(ser),
+            Self::Common(e) => e.serialize_members(ser),
         }
     }
 }
@@ -1446,6 +1453,7 @@ impl ::aws_smithy_http_server::schema::HttpModeledError for ListPartsError {
         match self {
             Self::NotImplemented(e) => e.status_code(),
             Self::InvalidArgument(e) => e.status_code(),
+            Self::Common(e) => e.status_code(),
         }
     }
 }
@@ -1457,6 +1465,11 @@ impl ::std::convert::From<crate::types::error::NotImplemented> for ListPartsErro
 impl ::std::convert::From<crate::types::error::InvalidArgument> for ListPartsError {
     fn from(e: crate::types::error::InvalidArgument) -> Self {
         Self::InvalidArgument(e)
+    }
+}
+impl ::std::convert::From<::quarry_codegen_runtime::protocol::S3Error> for ListPartsError {
+    fn from(e: ::quarry_codegen_runtime::protocol::S3Error) -> Self {
+        Self::Common(e)
     }
 }
 static ERRORS: [&::aws_smithy_schema::Schema<'static>; 0] = [];

@@ -3271,6 +3271,8 @@ pub enum PutObjectError {
     NotImplemented(crate::types::error::NotImplemented),
     /// See [`crate::types::error::InvalidArgument`].
     InvalidArgument(crate::types::error::InvalidArgument),
+    /// Any other S3 error code (S3 answers its common errors on every operation).
+    Common(::quarry_codegen_runtime::protocol::S3Error),
 }
 impl PutObjectError {
     /// The answer of an operation the server does not implement yet.
@@ -3292,6 +3294,7 @@ impl PutObjectError {
             Self::EncryptionTypeMismatch(_) => crate::types::error::EncryptionTypeMismatch::CODE,
             Self::NotImplemented(_) => crate::types::error::NotImplemented::CODE,
             Self::InvalidArgument(_) => crate::types::error::InvalidArgument::CODE,
+            Self::Common(e) => e.code(),
         }
     }
 }
@@ -3304,6 +3307,7 @@ impl ::std::fmt::Display for PutObjectError {
             Self::EncryptionTypeMismatch(e) => e.fmt(f),
             Self::NotImplemented(e) => e.fmt(f),
             Self::InvalidArgument(e) => e.fmt(f),
+            Self::Common(e) => e.fmt(f),
         }
     }
 }
@@ -3316,6 +3320,7 @@ impl ::std::error::Error for PutObjectError {
             Self::EncryptionTypeMismatch(e) => Some(e),
             Self::NotImplemented(e) => Some(e),
             Self::InvalidArgument(e) => Some(e),
+            Self::Common(e) => Some(e),
         }
     }
 }
@@ -3328,6 +3333,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for PutObjectError {
             Self::EncryptionTypeMismatch(e) => e.schema(),
             Self::NotImplemented(e) => e.schema(),
             Self::InvalidArgument(e) => e.schema(),
+            Self::Common(e) => e.schema(),
         }
     }
     fn serialize_members(
@@ -3341,6 +3347,7 @@ impl ::aws_smithy_schema::serde::SerializableStruct for PutObjectError {
             Self::EncryptionTypeMismatch(e) => e.serialize_members(ser),
             Self::NotImplemented(e) => e.serialize_members(ser),
             Self::InvalidArgument(e) => e.serialize_members(ser),
+            Self::Common(e) => e.serialize_members(ser),
         }
     }
 }
@@ -3353,6 +3360,7 @@ impl ::aws_smithy_http_server::schema::HttpModeledError for PutObjectError {
             Self::EncryptionTypeMismatch(e) => e.status_code(),
             Self::NotImplemented(e) => e.status_code(),
             Self::InvalidArgument(e) => e.status_code(),
+            Self::Common(e) => e.status_code(),
         }
     }
 }
@@ -3384,6 +3392,11 @@ impl ::std::convert::From<crate::types::error::NotImplemented> for PutObjectErro
 impl ::std::convert::From<crate::types::error::InvalidArgument> for PutObjectError {
     fn from(e: crate::types::error::InvalidArgument) -> Self {
         Self::InvalidArgument(e)
+    }
+}
+impl ::std::convert::From<::quarry_codegen_runtime::protocol::S3Error> for PutObjectError {
+    fn from(e: ::quarry_codegen_runtime::protocol::S3Error) -> Self {
+        Self::Common(e)
     }
 }
 static ERRORS: [&::aws_smithy_schema::Schema<'static>; 4] = [
