@@ -8,6 +8,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod context;
+pub mod db;
 pub mod dispatch;
 pub mod families;
 pub mod files;

@@ -2,4 +2,6 @@
 
 pub mod checksum;
 pub mod chunked;
+pub mod names;
 pub mod remote;
+pub mod store;
