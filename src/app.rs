@@ -7,7 +7,10 @@ use aws_smithy_http_server::schema::routing::RouterBuildError;
 use crate::config::{
     Config, ConfigError, Env, Flags, ProviderConfig, RemoteConfig, Source, WeightedKey,
 };
+use crate::db::Database;
 use crate::dispatch::{BodyLimits, Gateway};
+use crate::files::service::{Files, FilesSettings};
+use crate::files::store::Store;
 use crate::providers::Provider;
 use crate::providers::ProviderId;
 use crate::providers::anthropic::Anthropic;
@@ -30,6 +33,10 @@ pub enum BuildError {
     Routers(#[from] RouterBuildError),
     #[error(transparent)]
     Transport(#[from] TransportBuildError),
+    #[error("opening the database in the data dir: {0}")]
+    Database(#[from] crate::db::DbError),
+    #[error("opening the files store in the data dir: {0}")]
+    Files(#[from] crate::files::store::StoreError),
 }
 
 impl From<crate::config::BodyLimits> for BodyLimits {
@@ -42,8 +49,8 @@ impl From<crate::config::BodyLimits> for BodyLimits {
     }
 }
 
-/// Bedrock Runtime over the configured providers; the
-/// control plane and S3 not implemented yet.
+/// Bedrock Runtime over the configured providers and the files API over the data dir; the
+/// control plane not implemented yet. Creates the data dir if needed.
 pub fn gateway(config: &Config) -> Result<Gateway, BuildError> {
     let providers = config
         .providers
@@ -64,16 +71,31 @@ pub fn gateway(config: &Config) -> Result<Gateway, BuildError> {
     )?
     .with_fallbacks(fallbacks)?;
     let runtime = Arc::new(Runtime::new(routes));
-    let stub = Arc::new(NotImplementedYet);
+    let files = Arc::new(files(config)?);
     let gateway = Gateway::with_limits(
         runtime.clone(),
-        stub.clone(),
-        stub,
+        Arc::new(NotImplementedYet),
+        files,
         config.server.max_body_bytes.into(),
     )?;
     Ok(gateway
         .with_auth(config.auth.to_auth_mode())
         .with_passthrough(runtime))
+}
+
+/// The files API over the local store in the data dir.
+fn files(config: &Config) -> Result<Files, BuildError> {
+    let dir = &config.server.data_dir;
+    std::fs::create_dir_all(dir).map_err(crate::files::store::StoreError::Io)?;
+    let db = Database::open(&dir.join("quarry.db"))?;
+    let store = Store::open(dir, db)?;
+    Ok(Files::new(
+        store,
+        FilesSettings {
+            region: config.files.region.clone(),
+            auto_create_buckets: config.files.auto_create_buckets,
+        },
+    ))
 }
 
 /// The client for one configured provider.

@@ -112,6 +112,15 @@ impl Database {
         })
     }
 
+    /// Runs `f` on the connection on this thread (startup, tests): it may block.
+    pub fn call_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+
     /// Runs `f` on the connection on a blocking thread.
     pub async fn call<T, F>(&self, f: F) -> Result<T, DbError>
     where

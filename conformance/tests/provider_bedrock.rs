@@ -30,7 +30,7 @@ fn load(toml: &str) -> quarry::config::Config {
             text: toml,
         },
         &quarry::config::Env::new(),
-        &quarry::config::Flags::default(),
+        &common::scratch_flags(),
     )
     .expect("the test config loads")
 }

@@ -27,6 +27,16 @@ pub struct UninitializedConfig {
     pub routes: Vec<UninitializedRoute>,
     #[serde(default)]
     pub aliases: BTreeMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    pub files: UninitializedFiles,
+}
+
+/// `[files]`: the S3-compatible files API.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninitializedFiles {
+    pub region: Option<Spanned<String>>,
+    pub auto_create_buckets: Option<bool>,
 }
 
 /// `[server]`.

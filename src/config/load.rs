@@ -19,8 +19,9 @@ use super::file::{
 use super::sources::{Env, Flags, Overrides, process_env};
 use super::types::{
     Allowed, AnthropicConfig, ApiKey, AuthConfig, AuthModeName, BaseUrl, BedrockConfig,
-    BedrockCredentials, BodyLimits, Config, GeminiConfig, MaxTokensField, OpenAiConfig,
-    ProviderConfig, RemoteConfig, ServerConfig, SigV4Config, TlsConfig, VirtualKey, WeightedKey,
+    BedrockCredentials, BodyLimits, Config, FilesConfig, GeminiConfig, MaxTokensField,
+    OpenAiConfig, ProviderConfig, RemoteConfig, ServerConfig, SigV4Config, TlsConfig, VirtualKey,
+    WeightedKey,
 };
 use crate::auth::{AccessKeyId, BearerToken, SecretKey};
 use crate::providers::mock::MockConfig;
@@ -276,6 +277,17 @@ fn validate(
     }
     let auth = auth(file.auth, &overrides, &configured, at)?;
     let server = server(file.server, overrides, at)?;
+    let defaults = FilesConfig::default();
+    let files = FilesConfig {
+        region: match file.files.region {
+            Some(r) => non_empty(&r, "files.region", at)?,
+            None => defaults.region,
+        },
+        auto_create_buckets: file
+            .files
+            .auto_create_buckets
+            .unwrap_or(defaults.auto_create_buckets),
+    };
     Ok(Config {
         server,
         auth,
@@ -283,6 +295,7 @@ fn validate(
         providers,
         routes,
         aliases,
+        files,
     })
 }
 

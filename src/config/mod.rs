@@ -22,16 +22,17 @@ mod types;
 pub use error::{ConfigError, Origin, Problem};
 pub use file::{
     UninitializedAnthropic, UninitializedApiKey, UninitializedAuth, UninitializedBedrock,
-    UninitializedBodyLimits, UninitializedConfig, UninitializedGemini, UninitializedKey,
-    UninitializedMock, UninitializedOpenAi, UninitializedProvider, UninitializedRoute,
-    UninitializedServer, UninitializedTls,
+    UninitializedBodyLimits, UninitializedConfig, UninitializedFiles, UninitializedGemini,
+    UninitializedKey, UninitializedMock, UninitializedOpenAi, UninitializedProvider,
+    UninitializedRoute, UninitializedServer, UninitializedTls,
 };
 pub use load::{EMBEDDED_DEFAULT, EMBEDDED_DEFAULT_NAME, Source, load, load_from_process};
 pub use sources::{ENV_VARS, Env, Flags};
 pub use types::{
     Allowed, AnthropicConfig, ApiKey, AuthConfig, AuthModeName, BaseUrl, BedrockConfig,
-    BedrockCredentials, BodyLimits, Config, GeminiConfig, LogFormat, MaxTokensField, OpenAiConfig,
-    ProviderConfig, RemoteConfig, ServerConfig, SigV4Config, TlsConfig, VirtualKey, WeightedKey,
+    BedrockCredentials, BodyLimits, Config, FilesConfig, GeminiConfig, LogFormat, MaxTokensField,
+    OpenAiConfig, ProviderConfig, RemoteConfig, ServerConfig, SigV4Config, TlsConfig, VirtualKey,
+    WeightedKey,
 };
 
 #[cfg(test)]

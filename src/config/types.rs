@@ -30,6 +30,25 @@ pub struct Config {
     pub routes: Vec<Rule>,
     /// `[aliases]`: a model id clients send, and the provider and upstream model it stands for.
     pub aliases: HashMap<String, (ProviderId, ModelId)>,
+    pub files: FilesConfig,
+}
+
+/// `[files]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilesConfig {
+    /// The region buckets report; `us-east-1` unless configured.
+    pub region: String,
+    /// A PutObject to a missing local bucket creates it instead of answering NoSuchBucket.
+    pub auto_create_buckets: bool,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        Self {
+            region: "us-east-1".to_owned(),
+            auto_create_buckets: true,
+        }
+    }
 }
 
 /// `[server]`.

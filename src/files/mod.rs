@@ -4,4 +4,5 @@ pub mod checksum;
 pub mod chunked;
 pub mod names;
 pub mod remote;
+pub mod service;
 pub mod store;

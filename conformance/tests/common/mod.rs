@@ -250,8 +250,28 @@ pub async fn serve_gateway(gateway: quarry::dispatch::Gateway) -> SocketAddr {
     addr
 }
 
-/// The gateway `quarry serve` runs on its embedded defaults: the mock provider, no auth.
+/// A fresh data dir under the target dir's scratch space (never the source tree).
+pub fn scratch_dir() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("data-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Flags that point the data dir at fresh scratch space.
+pub fn scratch_flags() -> quarry::config::Flags {
+    quarry::config::Flags {
+        data_dir: Some(scratch_dir()),
+        ..quarry::config::Flags::default()
+    }
+}
+
+/// The gateway `quarry serve` runs on its embedded defaults (the mock provider, no auth), with
+/// its data dir in scratch space.
 pub fn default_gateway() -> quarry::dispatch::Gateway {
-    let config = quarry::app::embedded_config().expect("the embedded config loads");
+    let mut config = quarry::app::embedded_config().expect("the embedded config loads");
+    config.server.data_dir = scratch_dir();
     quarry::app::gateway(&config).expect("the embedded config builds a gateway")
 }

@@ -17,7 +17,7 @@ pub async fn gateway(toml: &str) -> SocketAddr {
             text: toml,
         },
         &quarry::config::Env::new(),
-        &quarry::config::Flags::default(),
+        &crate::common::scratch_flags(),
     )
     .expect("the test config loads");
     let gateway = quarry::app::gateway(&config).expect("the test config builds");

@@ -105,6 +105,23 @@ pub struct ObjectInfo {
     body: String,
 }
 
+#[cfg(test)]
+impl ObjectInfo {
+    pub(crate) fn for_tests(key: &str) -> Self {
+        Self {
+            key: key.to_owned(),
+            size: 0,
+            etag: "\"d41d8cd98f00b204e9800998ecf8427e\"".to_owned(),
+            last_modified_ms: 0,
+            attributes: Attributes::default(),
+            checksum: None,
+            parts: None,
+            remote_id: None,
+            body: String::new(),
+        }
+    }
+}
+
 /// A listing entry, in key order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
@@ -245,16 +262,6 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// S3's ETag of a multipart object: the MD5 of the parts' MD5s, then `-<part count>`.
-pub fn multipart_etag(part_md5s: &[[u8; 16]]) -> String {
-    use md5::Digest as _;
-    let mut hasher = md5::Md5::new();
-    for d in part_md5s {
-        hasher.update(d);
-    }
-    format!("\"{}-{}\"", hex::encode(hasher.finalize()), part_md5s.len())
-}
-
 fn random_id() -> String {
     hex::encode(rand::random::<[u8; 16]>())
 }
@@ -342,30 +349,25 @@ fn ensure_bucket(
 
 impl Store {
     /// Opens the store under `data_dir` (creating it), clearing what a crash left behind.
-    pub async fn open(data_dir: &Path, db: Database) -> Result<Self, StoreError> {
+    /// Blocks: it runs once, at start.
+    pub fn open(data_dir: &Path, db: Database) -> Result<Self, StoreError> {
         let root = data_dir.join("files");
         let store = Self {
             db,
             objects: root.join("objects"),
             tmp: root.join("tmp"),
         };
-        let referenced = store
-            .db
-            .call(|conn| {
-                let mut ids = HashSet::new();
-                for table in ["objects", "parts"] {
-                    let mut stmt = conn.prepare(&format!("SELECT body FROM {table}"))?;
-                    for id in stmt.query_map([], |r| r.get::<_, String>(0))? {
-                        ids.insert(id?);
-                    }
+        let referenced = store.db.call_blocking(|conn| {
+            let mut ids = HashSet::new();
+            for table in ["objects", "parts"] {
+                let mut stmt = conn.prepare(&format!("SELECT body FROM {table}"))?;
+                for id in stmt.query_map([], |r| r.get::<_, String>(0))? {
+                    ids.insert(id?);
                 }
-                Ok(ids)
-            })
-            .await?;
-        let this = store.clone();
-        tokio::task::spawn_blocking(move || this.recover(&referenced))
-            .await
-            .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))??;
+            }
+            Ok(ids)
+        })?;
+        store.recover(&referenced)?;
         Ok(store)
     }
 
@@ -1138,7 +1140,7 @@ impl Store {
         .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))??;
         let md5s: Vec<[u8; 16]> = parts.iter().map(|(p, _)| p.md5).collect();
         let object = NewObject {
-            etag: multipart_etag(&md5s),
+            etag: super::checksum::multipart_etag(&md5s),
             attributes: upload.attributes.clone(),
             checksum: None,
             parts: u32::try_from(parts.len()).ok(),

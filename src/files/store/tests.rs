@@ -24,7 +24,7 @@ async fn fixture() -> Fixture {
 
 async fn open_at(root: &Path) -> Store {
     let db = Database::open(&root.join("quarry.db")).unwrap();
-    Store::open(root, db).await.unwrap()
+    Store::open(root, db).unwrap()
 }
 
 fn ns() -> Namespace {

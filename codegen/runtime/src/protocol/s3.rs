@@ -97,7 +97,8 @@ pub fn s3_error_response(status: u16, code: &str, message: &str) -> Response {
 /// every generated S3 operation error has a `Common` variant carrying one of these.
 pub struct S3Error {
     // The envelope's `<Code>` is the schema's shape name, as for modeled errors.
-    schema: Schema<'static>,
+    // Boxed: the schema is large and this error travels in every `Result`.
+    schema: Box<Schema<'static>>,
     status: u16,
     message: String,
 }
@@ -105,11 +106,11 @@ pub struct S3Error {
 impl S3Error {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
         Self {
-            schema: Schema::new_struct(
+            schema: Box::new(Schema::new_struct(
                 ShapeId::from_parts(code, "com.amazonaws.s3", code),
                 aws_smithy_schema::ShapeType::Structure,
                 &[],
-            ),
+            )),
             status,
             message: message.into(),
         }
