@@ -1,3 +1,5 @@
+//! The local store against its promises: atomic replacement, crash recovery, listing order, multipart rules.
+
 use std::collections::BTreeSet;
 
 use futures_util::StreamExt as _;
