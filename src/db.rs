@@ -93,7 +93,10 @@ impl Database {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        let applied: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        // The write lock is taken before the version is read, so two processes opening the same
+        // file at once cannot both apply a migration.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let applied: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if applied > MIGRATIONS.len() {
             return Err(DbError::TooNew {
                 path: path.display().to_string(),
@@ -101,12 +104,11 @@ impl Database {
                 known: MIGRATIONS.len(),
             });
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-            let tx = conn.transaction()?;
+        for sql in MIGRATIONS.iter().skip(applied) {
             tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", i + 1)?;
-            tx.commit()?;
         }
+        tx.pragma_update(None, "user_version", MIGRATIONS.len())?;
+        tx.commit()?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -171,6 +173,31 @@ mod tests {
             count, 1,
             "reopening keeps the rows and does not re-run migrations"
         );
+    }
+
+    #[test]
+    fn concurrent_first_opens_migrate_once() {
+        // Several processes may start on one data dir; each open must succeed.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    Database::open(&path).map(|_| ())
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().unwrap().unwrap();
+        }
+        let version: usize = Connection::open(&path)
+            .unwrap()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len());
     }
 
     #[test]

@@ -132,14 +132,18 @@ pub fn run(root: &Path, build: bool) -> anyhow::Result<()> {
         )?;
     }
     let data = root.join("target/conformance-data");
+    // Each run starts from empty stores; each gateway gets its own data dir (its own database).
+    if data.exists() {
+        std::fs::remove_dir_all(&data).with_context(|| format!("clearing {}", data.display()))?;
+    }
     std::fs::create_dir_all(&data)?;
     // Everything starts at once and is waited for together: the fakes, the mock gateway (the
     // seeds on the embedded defaults), the SigV4 gateway, and one gateway per provider leg.
     let (fake, fake_server) = start_fakes(root, &python)?;
     let mut servers = vec![(fake, fake_server)];
-    let open = start(root, &data, None, &[])?;
+    let open = start(root, &data.join("open"), None, &[])?;
     let sigv4_config = root.join("conformance/python/sigv4.toml");
-    let signed = start(root, &data, Some(&sigv4_config), &[])?;
+    let signed = start(root, &data.join("signed"), Some(&sigv4_config), &[])?;
     let (open_addr, signed_addr) = (open.0, signed.0);
     servers.extend([open, signed]);
     let legs_dir = data.join("legs");
