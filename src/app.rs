@@ -9,6 +9,7 @@ use crate::config::{
 };
 use crate::db::Database;
 use crate::dispatch::{BodyLimits, Gateway};
+use crate::files::routing::FileRoutes;
 use crate::files::service::{Files, FilesSettings};
 use crate::files::store::Store;
 use crate::providers::Provider;
@@ -93,8 +94,8 @@ fn files(config: &Config) -> Result<Files, BuildError> {
         store,
         FilesSettings {
             region: config.files.region.clone(),
-            auto_create_buckets: config.files.auto_create_buckets,
         },
+        FileRoutes::from_config(config)?,
     ))
 }
 

@@ -12,6 +12,9 @@ credentials the gateway must send:
     /bedrock/model/{modelId}/converse-stream
     /bedrock/model/{modelId}/invoke
     /bedrock/model/{modelId}/invoke-with-response-stream
+    /openai/v1/files[/{id}[/content]]                    OpenAI Files API (upload, get, content, delete)
+    /gemini/upload/v1beta/files                          Gemini resumable upload (start, upload+finalize)
+    /gemini/v1beta/files/{id}[:download]                 Gemini Files API (get, download, delete)
 
 Every provider answers as Quarry's built-in mock does, so the seeds' assertions hold on every leg:
 it echoes the last user message's text (its text parts joined by a space), counts input tokens as
@@ -19,7 +22,7 @@ the whitespace-separated words of all user and system text (at least 1) and outp
 words of the answer, and streams text in deltas of 8 characters.
 
 `GET /_requests` returns every request seen so far, per provider, as JSON, so a test can tell that
-a call really reached the upstream.
+a call really reached the upstream; `GET /_files` returns the files the providers hold.
 
 Usage: python fake_upstreams.py --port N   (0 picks a free port; the port is printed on the
 first line of stdout either way).
@@ -50,6 +53,12 @@ BEDROCK_REGION = ["us-west-2"]
 
 LOG_LOCK = threading.Lock()
 LOG = {"openai": [], "anthropic": [], "gemini": [], "bedrock": [], "unknown": []}
+
+# The providers' file stores: id -> {"data", "filename", "content_type", "created"}.
+FILES_LOCK = threading.Lock()
+FILES = {"openai": {}, "gemini": {}}
+# Gemini resumable sessions: session id -> the start request's declared length, type and name.
+UPLOAD_SESSIONS = {}
 
 
 def words(text):
@@ -124,6 +133,57 @@ def answer(last_user_parts, input_texts):
 
 
 # --- Error shapes ---------------------------------------------------------------------------------
+
+
+def openai_file_object(file_id, entry):
+    return {
+        "id": file_id,
+        "object": "file",
+        "bytes": len(entry["data"]),
+        "created_at": entry["created"],
+        "filename": entry["filename"],
+        "purpose": "batch",
+        "status": "processed",
+    }
+
+
+def gemini_file_object(name, entry):
+    created = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(entry["created"]))
+    return {
+        "name": name,
+        "displayName": entry["filename"],
+        "mimeType": entry["content_type"],
+        "sizeBytes": str(len(entry["data"])),
+        "createTime": created,
+        "updateTime": created,
+        "state": "ACTIVE",
+        "uri": f"https://generativelanguage.googleapis.com/v1beta/{name}",
+    }
+
+
+def parse_multipart(content_type, raw):
+    """A multipart/form-data body as ({field: text}, {field: (filename, content type, bytes)})."""
+    boundary = content_type.partition("boundary=")[2].strip('"')
+    if not boundary:
+        return {}, {}
+    fields, files = {}, {}
+    for part in raw.split(b"--" + boundary.encode())[1:]:
+        if part.startswith(b"--"):
+            break
+        head, _, body = part.partition(b"\r\n\r\n")
+        body = body[:-2] if body.endswith(b"\r\n") else body
+        headers = head.decode("utf-8", "replace")
+        name = headers.partition('name="')[2].partition('"')[0]
+        if 'filename="' in headers:
+            filename = headers.partition('filename="')[2].partition('"')[0]
+            ctype = "application/octet-stream"
+            for line in headers.split("\r\n"):
+                if line.lower().startswith("content-type:"):
+                    ctype = line.split(":", 1)[1].strip()
+            files[name] = (filename, ctype, body)
+        else:
+            fields[name] = body.decode("utf-8", "replace")
+    return fields, files
 
 
 def openai_error(message, kind, param=None, code=None):
@@ -241,12 +301,37 @@ class Handler(BaseHTTPRequestHandler):
                 snapshot = json.loads(json.dumps(LOG))
             self.send_json(200, snapshot)
             return
+        if self.path == "/_files":
+            with FILES_LOCK:
+                stored = {
+                    provider: {
+                        file_id: {
+                            "filename": e["filename"],
+                            "content_type": e["content_type"],
+                            "data": e["data"].decode("utf-8", "replace"),
+                        }
+                        for file_id, e in files.items()
+                    }
+                    for provider, files in FILES.items()
+                }
+            self.send_json(200, stored)
+            return
+        if self.files_api(b""):
+            return
         self.read_body()
         self.record("unknown", self.path, 404)
         self.send_json(404, {"message": f"no such route: GET {self.path}"})
 
+    def do_DELETE(self):
+        if self.files_api(self.read_body()):
+            return
+        self.record("unknown", self.path, 404)
+        self.send_json(404, {"message": f"no such route: DELETE {self.path}"})
+
     def do_POST(self):
         raw = self.read_body()
+        if self.files_api(raw):
+            return
         url = urlsplit(self.path)
         routes = (
             ("/openai/", "openai", self.openai),
@@ -497,6 +582,113 @@ class Handler(BaseHTTPRequestHandler):
         send("message_stop", {"type": "message_stop"})
         self.end_stream()
         return {"stream": True, "model": model}
+
+    # Files APIs (OpenAI, Gemini) ------------------------------------------------------------------
+
+    def files_api(self, raw):
+        """Serves the providers' file APIs; False when the request is for something else."""
+        url = urlsplit(self.path)
+        path = url.path
+        if path == "/openai/v1/files" or path.startswith("/openai/v1/files/"):
+            provider, handler = "openai", self.openai_files
+        elif path.startswith(("/gemini/upload/v1beta/files", "/gemini/v1beta/files")):
+            provider, handler = "gemini", self.gemini_files
+        else:
+            return False
+        try:
+            status, body, headers = handler(url, raw)
+            self.record(provider, self.path, status)
+            if isinstance(body, bytes):
+                self.send_response(status)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            else:
+                self.send_json(status, body, headers)
+        except Reject as r:
+            self.record(provider, self.path, r.status, error=r.body)
+            self.send_json(r.status, r.body, r.headers)
+        return True
+
+    def openai_files(self, url, raw):
+        auth = self.headers.get("Authorization", "")
+        if auth != f"Bearer {KEYS['openai']}":
+            raise Reject(401, openai_error("Incorrect API key provided.", "invalid_request_error", None, "invalid_api_key"))
+        rest = url.path[len("/openai/v1/files") :].strip("/")
+        if self.command == "POST" and not rest:
+            fields, files = parse_multipart(self.headers.get("Content-Type", ""), raw)
+            if fields.get("purpose") != "batch" or "file" not in files:
+                raise Reject(400, openai_error("'purpose' must be batch and 'file' is required", "invalid_request_error"))
+            filename, content_type, data = files["file"]
+            file_id = new_id("file-")
+            entry = {"data": data, "filename": filename, "content_type": content_type, "created": int(time.time())}
+            with FILES_LOCK:
+                FILES["openai"][file_id] = entry
+            return 200, openai_file_object(file_id, entry), None
+        file_id, _, tail = rest.partition("/")
+        with FILES_LOCK:
+            entry = FILES["openai"].get(file_id)
+        if entry is None:
+            raise Reject(404, openai_error(f"No such File object: {file_id}", "invalid_request_error", "id"))
+        if self.command == "GET" and tail == "content":
+            return 200, entry["data"], None
+        if self.command == "GET" and not tail:
+            return 200, openai_file_object(file_id, entry), None
+        if self.command == "DELETE" and not tail:
+            with FILES_LOCK:
+                FILES["openai"].pop(file_id, None)
+            return 200, {"id": file_id, "object": "file", "deleted": True}, None
+        raise Reject(404, openai_error(f"Invalid URL ({self.command} {url.path})", "invalid_request_error"))
+
+    def gemini_files(self, url, raw):
+        if self.headers.get("x-goog-api-key") != KEYS["gemini"] and "upload_id" not in parse_qs(url.query):
+            raise Reject(400, gemini_error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key."))
+        if url.path == "/gemini/upload/v1beta/files" and self.command == "POST":
+            command = self.headers.get("x-goog-upload-command", "")
+            if command == "start":
+                session = uuid.uuid4().hex
+                meta = json.loads(raw or b"{}").get("file", {})
+                UPLOAD_SESSIONS[session] = {
+                    "length": int(self.headers.get("x-goog-upload-header-content-length", "-1")),
+                    "content_type": self.headers.get("x-goog-upload-header-content-type", "application/octet-stream"),
+                    "display_name": meta.get("display_name") or meta.get("displayName") or "",
+                }
+                host = self.headers.get("Host")
+                location = f"http://{host}/gemini/upload/v1beta/files?upload_id={session}"
+                return 200, {}, {"x-goog-upload-url": location, "x-goog-upload-status": "active"}
+            session = parse_qs(url.query).get("upload_id", [""])[0]
+            started = UPLOAD_SESSIONS.pop(session, None)
+            if started is None or command != "upload, finalize" or self.headers.get("x-goog-upload-offset") != "0":
+                raise Reject(400, gemini_error(400, "INVALID_ARGUMENT", "unknown upload session or command"))
+            if started["length"] != len(raw):
+                raise Reject(400, gemini_error(400, "INVALID_ARGUMENT", "the upload's length is not the declared one"))
+            name = f"files/{uuid.uuid4().hex[:12]}"
+            entry = {
+                "data": raw,
+                "filename": started["display_name"],
+                "content_type": started["content_type"],
+                "created": int(time.time()),
+            }
+            with FILES_LOCK:
+                FILES["gemini"][name] = entry
+            return 200, {"file": gemini_file_object(name, entry)}, None
+        rest = url.path[len("/gemini/v1beta/files/") :] if url.path.startswith("/gemini/v1beta/files/") else ""
+        name_part, _, method = rest.partition(":")
+        name = f"files/{unquote(name_part)}"
+        with FILES_LOCK:
+            entry = FILES["gemini"].get(name)
+        if entry is None:
+            raise Reject(404, gemini_error(404, "NOT_FOUND", f"File {name} not found."))
+        if self.command == "GET" and method == "download":
+            return 200, entry["data"], None
+        if self.command == "GET" and not method:
+            return 200, gemini_file_object(name, entry), None
+        if self.command == "DELETE" and not method:
+            with FILES_LOCK:
+                FILES["gemini"].pop(name, None)
+            return 200, {}, None
+        raise Reject(404, gemini_error(404, "NOT_FOUND", f"Invalid URL: {url.path}"))
 
     # Gemini generateContent -----------------------------------------------------------------------
 

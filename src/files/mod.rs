@@ -4,5 +4,6 @@ pub mod checksum;
 pub mod chunked;
 pub mod names;
 pub mod remote;
+pub mod routing;
 pub mod service;
 pub mod store;

@@ -19,11 +19,14 @@ use quarry_s3::types;
 
 use super::checksum::{ChecksumAlgorithm, Digester, Expected};
 use super::chunked;
-use super::names::{BucketName, NameError, Namespace, ObjectKey};
+use super::names::{BucketName, NameError, ObjectKey};
+use super::remote::RemoteError;
+use super::routing::{FileRoute, FileRoutes};
 use super::store::{
     Attributes, Cursor, Entry, ListQuery, NewObject, ObjectInfo, Store, StoreError, StoredHeaders,
 };
 use crate::context::CallContext;
+use crate::runtime::routing::PROVIDER_HEADER;
 
 /// The most keys a listing returns, whatever `max-keys` asks.
 const MAX_KEYS: usize = 1000;
@@ -33,15 +36,14 @@ const MAX_KEYS: usize = 1000;
 pub struct FilesSettings {
     /// The region buckets report (GetBucketLocation, HeadBucket).
     pub region: String,
-    /// Create a local bucket on its first write instead of answering NoSuchBucket.
-    pub auto_create_buckets: bool,
 }
 
-/// Serves S3 over the local store.
+/// Serves S3 over the local store and the providers' file APIs.
 #[derive(Debug, Clone)]
 pub struct Files {
     store: Store,
     settings: Arc<FilesSettings>,
+    routes: Arc<FileRoutes>,
 }
 
 fn err(status: u16, code: &'static str, message: impl Into<String>) -> S3Error {
@@ -307,16 +309,158 @@ type Trailers = Arc<std::sync::Mutex<Vec<(String, String)>>>;
 type BodyChunks = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, S3Error>> + Send>>;
 
 impl Files {
-    pub fn new(store: Store, settings: FilesSettings) -> Self {
+    pub fn new(store: Store, settings: FilesSettings, routes: FileRoutes) -> Self {
         Self {
             store,
             settings: Arc::new(settings),
+            routes: Arc::new(routes),
         }
     }
 
-    /// The bucket set this request sees (the `x-model-provider` header picks a provider's).
-    fn namespace(&self) -> Namespace {
-        Namespace::local()
+    /// Where this request's objects live: the `x-model-provider` header (else the default
+    /// provider) picks the local store or a provider's file API.
+    fn route(&self) -> Result<FileRoute, S3Error> {
+        let context = CallContext::current();
+        let named = context
+            .headers
+            .get(PROVIDER_HEADER)
+            .map(|v| v.to_str().unwrap_or("<not UTF-8>"));
+        self.routes
+            .resolve(named)
+            .map_err(|e| err(400, "InvalidArgument", e.to_string()))
+    }
+
+    /// For a provider with a file API, uploads the verified body there and makes the provider's
+    /// file id the object's ETag (the seed's file-id convention); nothing happens for the local
+    /// store. Call [`Files::settle`] once the commit is known to have succeeded or failed.
+    async fn publish(
+        &self,
+        route: &FileRoute,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        body: &super::store::TempBody,
+        object: &mut NewObject,
+    ) -> Result<Published, S3Error> {
+        let Some(remote) = &route.remote else {
+            return Ok(Published::default());
+        };
+        let replaced = match self.store.head(&route.namespace, bucket, key).await {
+            Ok(info) => info.remote_id,
+            Err(StoreError::NoSuchKey | StoreError::NoSuchBucket) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let filename = key
+            .as_str()
+            .rsplit('/')
+            .find(|s| !s.is_empty())
+            .unwrap_or("object");
+        let content_type = object
+            .attributes
+            .headers
+            .content_type
+            .as_deref()
+            .unwrap_or("application/octet-stream");
+        let file = remote
+            .upload(body.path(), body.size(), filename, content_type)
+            .await
+            .map_err(|e| remote_error(route, &e))?;
+        object.etag = format!("\"{}\"", file.id);
+        object.remote_id = Some(file.id.clone());
+        Ok(Published {
+            uploaded: Some(file.id),
+            replaced,
+        })
+    }
+
+    /// After a commit: the provider file an overwrite replaced is deleted; after a failed
+    /// commit, the file just uploaded is. Failures are logged: the object itself is settled.
+    async fn settle(&self, route: &FileRoute, published: Published, committed: bool) {
+        let Some(remote) = &route.remote else {
+            return;
+        };
+        let orphan = if committed {
+            published
+                .replaced
+                .filter(|r| published.uploaded.as_ref() != Some(r))
+        } else {
+            published.uploaded
+        };
+        if let Some(id) = orphan {
+            match remote.delete(&id).await {
+                Ok(()) | Err(RemoteError::NotFound { .. }) => {}
+                Err(e) => tracing::warn!(
+                    provider = %route.provider, file_id = %id, error = %e,
+                    "could not delete a provider file no object refers to any more"
+                ),
+            }
+        }
+    }
+
+    /// [`Files::publish`], the commit, then [`Files::settle`].
+    async fn commit_routed(
+        &self,
+        route: &FileRoute,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        body: super::store::TempBody,
+        mut object: NewObject,
+    ) -> Result<ObjectInfo, S3Error> {
+        let published = self.publish(route, bucket, key, &body, &mut object).await?;
+        let committed = self
+            .store
+            .commit(
+                &route.namespace,
+                bucket,
+                key,
+                body,
+                object,
+                route.auto_create_buckets,
+            )
+            .await;
+        self.settle(route, published, committed.is_ok()).await;
+        Ok(committed?)
+    }
+
+    /// A listing; a provider's bucket names are labels, so one never written to lists empty.
+    async fn list_routed(
+        &self,
+        route: &FileRoute,
+        bucket: &BucketName,
+        query: ListQuery,
+    ) -> Result<super::store::ListPage, StoreError> {
+        match self.store.list(&route.namespace, bucket, query).await {
+            Err(StoreError::NoSuchBucket) if route.remote.is_some() => {
+                Ok(super::store::ListPage::default())
+            }
+            other => other,
+        }
+    }
+
+    /// Deletes an object, its provider copy first; deleting a missing key succeeds, as in S3.
+    async fn delete_routed(
+        &self,
+        route: &FileRoute,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> Result<(), S3Error> {
+        match self.store.head(&route.namespace, bucket, key).await {
+            Ok(info) => self.unpublish(route, &info).await?,
+            Err(StoreError::NoSuchKey) => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.store.delete(&route.namespace, bucket, key).await?;
+        Ok(())
+    }
+
+    /// Deletes the provider's copy of an object first, so a failure leaves the object whole.
+    async fn unpublish(&self, route: &FileRoute, info: &ObjectInfo) -> Result<(), S3Error> {
+        let (Some(remote), Some(id)) = (&route.remote, &info.remote_id) else {
+            return Ok(());
+        };
+        match remote.delete(id).await {
+            Ok(()) | Err(RemoteError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(remote_error(route, &e)),
+        }
     }
 
     fn names(bucket: &str, key: &str) -> Result<(BucketName, ObjectKey), S3Error> {
@@ -353,10 +497,31 @@ impl Files {
         conditions: &Conditions<'_>,
     ) -> Result<ObjectInfo, S3Error> {
         let (bucket, key) = Self::names(bucket, key)?;
-        let info = self.store.head(&self.namespace(), &bucket, &key).await?;
+        let info = self
+            .store
+            .head(&self.route()?.namespace, &bucket, &key)
+            .await?;
         check_conditions(conditions, &info)?;
         Ok(info)
     }
+}
+
+/// What [`Files::publish`] did at the provider.
+#[derive(Debug, Default)]
+struct Published {
+    uploaded: Option<String>,
+    replaced: Option<String>,
+}
+
+/// A provider file API failure in S3's terms, naming the provider.
+fn remote_error(route: &FileRoute, e: &RemoteError) -> S3Error {
+    let failure = e.s3_failure();
+    tracing::warn!(provider = %route.provider, error = %e, "provider file API call failed");
+    err(
+        failure.status.as_u16(),
+        failure.code,
+        format!("provider '{}': {e}", route.provider),
+    )
 }
 
 fn bucket_name(bucket: &str) -> Result<BucketName, S3Error> {
@@ -418,7 +583,8 @@ impl quarry_s3::S3 for Files {
         input: put_object::PutObjectInput,
     ) -> Result<put_object::PutObjectOutput, put_object::PutObjectError> {
         let (bucket, key) = Self::names(&input.bucket, &input.key)?;
-        let ns = self.namespace();
+        let route = self.route()?;
+        let ns = route.namespace.clone();
         let attributes = Attributes {
             headers: headers_from(
                 input.content_type,
@@ -472,17 +638,8 @@ impl quarry_s3::S3 for Files {
         };
         let size = temp.size();
         let info = self
-            .store
-            .commit(
-                &ns,
-                &bucket,
-                &key,
-                temp,
-                object,
-                self.settings.auto_create_buckets,
-            )
-            .await
-            .map_err(S3Error::from)?;
+            .commit_routed(&route, &bucket, &key, temp, object)
+            .await?;
         let sums = ChecksumFields::of(checksum.as_ref());
         Ok(put_object::PutObjectOutput::builder()
             .e_tag(info.etag)
@@ -509,7 +666,7 @@ impl quarry_s3::S3 for Files {
         };
         let (info, file) = self
             .store
-            .open_object(&self.namespace(), &bucket, &key)
+            .open_object(&self.route()?.namespace, &bucket, &key)
             .await
             .map_err(S3Error::from)?;
         check_conditions(&conditions, &info)?;
@@ -655,7 +812,8 @@ impl quarry_s3::S3 for Files {
         input: delete_object::DeleteObjectInput,
     ) -> Result<delete_object::DeleteObjectOutput, delete_object::DeleteObjectError> {
         let (bucket, key) = Self::names(&input.bucket, &input.key)?;
-        let ns = self.namespace();
+        let route = self.route()?;
+        let ns = route.namespace.clone();
         if let Some(m) = input.if_match.as_deref() {
             // A conditional delete of a missing object fails as S3's does.
             let info = self
@@ -672,10 +830,7 @@ impl quarry_s3::S3 for Files {
                 .into());
             }
         }
-        self.store
-            .delete(&ns, &bucket, &key)
-            .await
-            .map_err(S3Error::from)?;
+        self.delete_routed(&route, &bucket, &key).await?;
         Ok(delete_object::DeleteObjectOutput::builder().build())
     }
 
@@ -684,7 +839,8 @@ impl quarry_s3::S3 for Files {
         input: delete_objects::DeleteObjectsInput,
     ) -> Result<delete_objects::DeleteObjectsOutput, delete_objects::DeleteObjectsError> {
         let bucket = bucket_name(&input.bucket)?;
-        let ns = self.namespace();
+        let route = self.route()?;
+        let ns = route.namespace.clone();
         if !self
             .store
             .bucket_exists(&ns, &bucket)
@@ -707,12 +863,7 @@ impl quarry_s3::S3 for Files {
         for object in input.delete.objects {
             let outcome = match ObjectKey::parse(&object.key) {
                 Err(e) => Err(S3Error::from(e)),
-                Ok(key) => self
-                    .store
-                    .delete(&ns, &bucket, &key)
-                    .await
-                    .map(|_| ())
-                    .map_err(S3Error::from),
+                Ok(key) => self.delete_routed(&route, &bucket, &key).await,
             };
             match outcome {
                 Ok(()) if quiet => {}
@@ -745,9 +896,8 @@ impl quarry_s3::S3 for Files {
         };
         let prefix = input.prefix.clone().unwrap_or_default();
         let page = self
-            .store
-            .list(
-                &self.namespace(),
+            .list_routed(
+                &self.route()?,
                 &bucket,
                 ListQuery {
                     prefix: prefix.clone(),
@@ -802,9 +952,8 @@ impl quarry_s3::S3 for Files {
             .filter(|m| !m.is_empty())
             .map(|m| Cursor::Key(m.clone()));
         let page = self
-            .store
-            .list(
-                &self.namespace(),
+            .list_routed(
+                &self.route()?,
                 &bucket,
                 ListQuery {
                     prefix: prefix.clone(),
@@ -861,7 +1010,8 @@ impl quarry_s3::S3 for Files {
             .into());
         };
         let (src_bucket, src_key) = Self::names(src_bucket, src_key)?;
-        let ns = self.namespace();
+        let route = self.route()?;
+        let ns = route.namespace.clone();
         let (info, file) = self
             .store
             .open_object(&ns, &src_bucket, &src_key)
@@ -921,17 +1071,8 @@ impl quarry_s3::S3 for Files {
             remote_id: None,
         };
         let copied = self
-            .store
-            .commit(
-                &ns,
-                &bucket,
-                &key,
-                temp,
-                object,
-                self.settings.auto_create_buckets,
-            )
-            .await
-            .map_err(S3Error::from)?;
+            .commit_routed(&route, &bucket, &key, temp, object)
+            .await?;
         Ok(copy::CopyObjectOutput::builder()
             .copy_object_result(
                 types::CopyObjectResult::builder()
@@ -960,15 +1101,16 @@ impl quarry_s3::S3 for Files {
             metadata: metadata_of(input.metadata),
         };
         let algorithm = input.checksum_algorithm.clone();
+        let route = self.route()?;
         let upload = self
             .store
             .create_upload(
-                &self.namespace(),
+                &route.namespace,
                 &bucket,
                 &key,
                 attributes,
                 algorithm.as_ref().map(|a| a.as_str().to_owned()),
-                self.settings.auto_create_buckets,
+                route.auto_create_buckets,
             )
             .await
             .map_err(S3Error::from)?;
@@ -993,7 +1135,8 @@ impl quarry_s3::S3 for Files {
             )
             .into());
         }
-        let ns = self.namespace();
+        let route = self.route()?;
+        let ns = route.namespace.clone();
         // Refuse before reading a body that could never be used.
         self.store
             .upload(&ns, &bucket, &key, &input.upload_id)
@@ -1039,11 +1182,22 @@ impl quarry_s3::S3 for Files {
             .into_iter()
             .map(|p| (p.part_number.unwrap_or(0), p.e_tag.unwrap_or_default()))
             .collect();
-        let info = self
+        let route = self.route()?;
+        let ns = &route.namespace;
+        let (body, mut object) = self
             .store
-            .complete_upload(&self.namespace(), &bucket, &key, &input.upload_id, parts)
+            .join_upload(ns, &bucket, &key, &input.upload_id, parts)
             .await
             .map_err(S3Error::from)?;
+        let published = self
+            .publish(&route, &bucket, &key, &body, &mut object)
+            .await?;
+        let finished = self
+            .store
+            .finish_upload(ns, &bucket, &key, &input.upload_id, body, object)
+            .await;
+        self.settle(&route, published, finished.is_ok()).await;
+        let info = finished.map_err(S3Error::from)?;
         Ok(complete::CompleteMultipartUploadOutput::builder()
             .location(format!("/{}/{}", input.bucket, input.key))
             .bucket(input.bucket)
@@ -1058,7 +1212,7 @@ impl quarry_s3::S3 for Files {
     ) -> Result<abort::AbortMultipartUploadOutput, abort::AbortMultipartUploadError> {
         let (bucket, key) = Self::names(&input.bucket, &input.key)?;
         self.store
-            .abort_upload(&self.namespace(), &bucket, &key, &input.upload_id)
+            .abort_upload(&self.route()?.namespace, &bucket, &key, &input.upload_id)
             .await
             .map_err(S3Error::from)?;
         Ok(abort::AbortMultipartUploadOutput::builder().build())
@@ -1076,7 +1230,7 @@ impl quarry_s3::S3 for Files {
         let (upload, mut parts) = self
             .store
             .list_parts(
-                &self.namespace(),
+                &self.route()?.namespace,
                 &bucket,
                 &key,
                 &input.upload_id,
@@ -1136,7 +1290,7 @@ impl quarry_s3::S3 for Files {
         let prefix = input.prefix.clone().unwrap_or_default();
         let mut uploads = self
             .store
-            .list_uploads(&self.namespace(), &bucket, &prefix, after, max)
+            .list_uploads(&self.route()?.namespace, &bucket, &prefix, after, max)
             .await
             .map_err(S3Error::from)?;
         let truncated = uploads.len() > max;
@@ -1183,7 +1337,7 @@ impl quarry_s3::S3 for Files {
         let prefix = input.prefix.clone().unwrap_or_default();
         let buckets = self
             .store
-            .list_buckets(&self.namespace())
+            .list_buckets(&self.route()?.namespace)
             .await
             .map_err(S3Error::from)?
             .into_iter()
@@ -1209,7 +1363,7 @@ impl quarry_s3::S3 for Files {
     ) -> Result<create_bucket::CreateBucketOutput, create_bucket::CreateBucketError> {
         let bucket = BucketName::parse(&input.bucket).map_err(S3Error::from)?;
         self.store
-            .create_bucket(&self.namespace(), &bucket)
+            .create_bucket(&self.route()?.namespace, &bucket)
             .await
             .map_err(S3Error::from)?;
         Ok(create_bucket::CreateBucketOutput::builder()
@@ -1224,7 +1378,7 @@ impl quarry_s3::S3 for Files {
         let bucket = bucket_name(&input.bucket)?;
         if !self
             .store
-            .bucket_exists(&self.namespace(), &bucket)
+            .bucket_exists(&self.route()?.namespace, &bucket)
             .await
             .map_err(S3Error::from)?
         {
@@ -1241,7 +1395,7 @@ impl quarry_s3::S3 for Files {
     ) -> Result<delete_bucket::DeleteBucketOutput, delete_bucket::DeleteBucketError> {
         let bucket = bucket_name(&input.bucket)?;
         self.store
-            .delete_bucket(&self.namespace(), &bucket)
+            .delete_bucket(&self.route()?.namespace, &bucket)
             .await
             .map_err(S3Error::from)?;
         Ok(delete_bucket::DeleteBucketOutput::builder().build())
@@ -1254,7 +1408,7 @@ impl quarry_s3::S3 for Files {
         let bucket = bucket_name(&input.bucket)?;
         if !self
             .store
-            .bucket_exists(&self.namespace(), &bucket)
+            .bucket_exists(&self.route()?.namespace, &bucket)
             .await
             .map_err(S3Error::from)?
         {

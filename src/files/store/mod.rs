@@ -1071,6 +1071,23 @@ impl Store {
         upload_id: &str,
         requested: Vec<(i32, String)>,
     ) -> Result<ObjectInfo, StoreError> {
+        let (body, object) = self
+            .join_upload(ns, bucket, key, upload_id, requested)
+            .await?;
+        self.finish_upload(ns, bucket, key, upload_id, body, object)
+            .await
+    }
+
+    /// The first half of [`Store::complete_upload`]: checks the parts and joins them into a
+    /// body, with the object's description; nothing is visible yet.
+    pub async fn join_upload(
+        &self,
+        ns: &Namespace,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        upload_id: &str,
+        requested: Vec<(i32, String)>,
+    ) -> Result<(TempBody, NewObject), StoreError> {
         let (ns2, bucket2, key2, upload_id2) = (
             ns.clone(),
             bucket.clone(),
@@ -1146,7 +1163,21 @@ impl Store {
             parts: u32::try_from(parts.len()).ok(),
             remote_id: None,
         };
-        let info = self.commit(ns, bucket, key, joined, object, false).await?;
+        Ok((joined, object))
+    }
+
+    /// The second half of [`Store::complete_upload`]: commits the joined body and forgets the
+    /// upload.
+    pub async fn finish_upload(
+        &self,
+        ns: &Namespace,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        upload_id: &str,
+        body: TempBody,
+        object: NewObject,
+    ) -> Result<ObjectInfo, StoreError> {
+        let info = self.commit(ns, bucket, key, body, object, false).await?;
         self.drop_upload(upload_id).await?;
         Ok(info)
     }
