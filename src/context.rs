@@ -16,6 +16,9 @@ pub struct CallContext {
     pub headers: http::HeaderMap,
     /// The gateway-issued key the request was signed with (`sigv4` mode only).
     pub identity: Option<crate::auth::Identity>,
+    /// For a verified S3 upload in signed `aws-chunked` chunks: what each chunk's signature
+    /// chains from (`sigv4` mode only; without it chunk signatures cannot be checked).
+    pub chunk_signing: Option<crate::files::chunked::ChunkSigning>,
 }
 
 impl CallContext {

@@ -28,7 +28,7 @@ use quarry_codegen_runtime::request::{RequestContext, S3Request, S3RequestLayer,
 use quarry_codegen_runtime::routes::matches_any;
 use tower::{Layer as _, Service, ServiceExt as _};
 
-use crate::auth::{AuthMode, BEDROCK_SERVICES, Identity, S3_SERVICES, Verifier};
+use crate::auth::{AuthMode, BEDROCK_SERVICES, Identity, Verifier};
 use crate::context::CallContext;
 use crate::providers::{ErrorKind, ModelId, Provider, ProviderError, RawRequest, RuntimeOperation};
 
@@ -316,6 +316,12 @@ fn stamp_request_id(response: &mut http::Response<BoxBody>, id: &str, target: Ta
     }
 }
 
+/// What authentication established about a request.
+struct Verified {
+    identity: Identity,
+    chunk_signing: Option<crate::files::chunked::ChunkSigning>,
+}
+
 /// Verifies a request; Bedrock clients sign the body's hash without sending it, so Bedrock bodies
 /// are buffered here (within the service's limit; the router buffers them anyway). S3 bodies
 /// stream: their claimed hash is checked by the files service as the body arrives.
@@ -324,11 +330,17 @@ async fn authenticate(
     limits: BodyLimits,
     target: Target,
     req: http::Request<Body>,
-) -> Result<(http::Request<Body>, Identity), http::Response<BoxBody>> {
+) -> Result<(http::Request<Body>, Verified), http::Response<BoxBody>> {
     let (parts, body) = req.into_parts();
     if target == Target::Files {
-        return match verifier.verify(&parts, None, S3_SERVICES) {
-            Ok(identity) => Ok((http::Request::from_parts(parts, body), identity)),
+        return match verifier.verify_s3(&parts) {
+            Ok((identity, chunk_signing)) => Ok((
+                http::Request::from_parts(parts, body),
+                Verified {
+                    identity,
+                    chunk_signing,
+                },
+            )),
             Err(e) => Err(s3_error_response(
                 e.s3_status(),
                 e.s3_code(),
@@ -351,7 +363,11 @@ async fn authenticate(
     match verifier.verify(&parts, Some(&bytes), BEDROCK_SERVICES) {
         Ok(identity) => {
             let body = aws_smithy_http_server::body::boxed_sync(http_body_util::Full::new(bytes));
-            Ok((http::Request::from_parts(parts, body), identity))
+            let verified = Verified {
+                identity,
+                chunk_signing: None,
+            };
+            Ok((http::Request::from_parts(parts, body), verified))
         }
         Err(e) => Err(bedrock_error_response(
             e.status(),
@@ -390,6 +406,7 @@ where
             request_id: id.clone(),
             headers: req.headers().clone(),
             identity: None,
+            chunk_signing: None,
         };
         let req = req.map(aws_smithy_http_server::body::boxed_sync);
         let this = self.clone();
@@ -398,8 +415,9 @@ where
                 AuthMode::None => req,
                 AuthMode::SigV4(verifier) => {
                     match authenticate(verifier, this.limits, target, req).await {
-                        Ok((req, identity)) => {
-                            call.identity = Some(identity);
+                        Ok((req, verified)) => {
+                            call.identity = Some(verified.identity);
+                            call.chunk_signing = verified.chunk_signing;
                             req
                         }
                         Err(mut refused) => {

@@ -4,9 +4,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::{
-    AuthError, Identity, KeyStore, PayloadHash, Scheme, scheme, verify_bearer, verify_header,
-    verify_presigned,
+    AuthError, Identity, KeyStore, PayloadHash, Scheme, chunk_signing, scheme, verify_bearer,
+    verify_header, verify_presigned,
 };
+use crate::files::chunked::ChunkSigning;
 
 /// Service names clients sign with: both Bedrock clients sign as `bedrock`.
 pub const BEDROCK_SERVICES: &[&str] = &["bedrock"];
@@ -55,5 +56,19 @@ impl Verifier {
             Scheme::Bearer => verify_bearer(parts, &self.keys),
             Scheme::Unsupported | Scheme::None => verify_bearer(parts, &self.keys),
         }
+    }
+
+    /// [`Verifier::verify`] for an S3 request, plus what its body's chunk signatures chain
+    /// from when it streams signed `aws-chunked` chunks (checked as the body is read).
+    pub fn verify_s3(
+        &self,
+        parts: &http::request::Parts,
+    ) -> Result<(Identity, Option<ChunkSigning>), AuthError> {
+        let identity = self.verify(parts, None, S3_SERVICES)?;
+        let seed = match scheme(parts) {
+            Scheme::SigV4Header => chunk_signing(parts, &self.keys, S3_SERVICES),
+            _ => None,
+        };
+        Ok((identity, seed))
     }
 }

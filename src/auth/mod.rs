@@ -23,8 +23,9 @@ pub use gate::{AuthMode, BEDROCK_SERVICES, S3_SERVICES, Verifier};
 pub use keys::{AccessKeyId, BearerToken, Credential, Identity, KeyStore, SecretKey};
 pub use sigv4::{
     ALGORITHM, CredentialScope, DEFAULT_MAX_SKEW, MAX_PRESIGNED_EXPIRES, PayloadHash, RequestView,
-    Scheme, canonical_query, canonical_request, canonical_uri, format_amz_date, parse_amz_date,
-    scheme, signature, signing_key, string_to_sign, verify_bearer, verify_header, verify_presigned,
+    Scheme, canonical_query, canonical_request, canonical_uri, chunk_signing, format_amz_date,
+    parse_amz_date, scheme, signature, signing_key, string_to_sign, verify_bearer, verify_header,
+    verify_presigned,
 };
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::{AuthError, SignatureDetails};
 use super::keys::{Identity, KeyStore, SecretKey};
+use crate::files::chunked::ChunkSigning;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -577,6 +578,38 @@ pub fn verify_header(
     } else {
         Err(mismatch(akid, auth.signature, to_sign, canonical))
     }
+}
+
+/// What an `aws-chunked` body's chunk signatures chain from, for a request whose header
+/// signature was verified and whose payload is `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`;
+/// `None` for any other request.
+pub fn chunk_signing(
+    parts: &Parts,
+    keys: &KeyStore,
+    expected_service: &[&str],
+) -> Option<ChunkSigning> {
+    let payload = parts.headers.get("x-amz-content-sha256")?.to_str().ok()?;
+    if !matches!(
+        payload.trim(),
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" | "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+    ) {
+        return None;
+    }
+    let authorization = parts
+        .headers
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let auth = parse_authorization(authorization).ok()?;
+    let (amz_date, _) = request_time(&parts.headers, authorization).ok()?;
+    let (akid, scope) = parse_credential(auth.credential, expected_service).ok()?;
+    let credential = keys.lookup(akid)?;
+    Some(ChunkSigning {
+        signing_key: signing_key(&credential.secret, &scope),
+        amz_date,
+        scope: scope.to_string(),
+        seed_signature: auth.signature.to_owned(),
+    })
 }
 
 fn mismatch(akid: &str, provided: &str, to_sign: String, canonical: String) -> AuthError {

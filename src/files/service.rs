@@ -476,7 +476,7 @@ impl Files {
         let context = CallContext::current();
         let expected = Expected::from_headers(&context.headers)
             .map_err(|e| err(e.status(), e.s3_code(), e.to_string()))?;
-        let (mut chunks, trailers) = decode_body(&context.headers, body)?;
+        let (mut chunks, trailers) = decode_body(&context, body)?;
         let mut spool = self.store.spool(Digester::new(&expected));
         while let Some(chunk) = chunks.next().await {
             spool.write(chunk?).await.map_err(S3Error::from)?;
@@ -532,10 +532,8 @@ fn bucket_name(bucket: &str) -> Result<BucketName, S3Error> {
 }
 
 /// The body as plain bytes, plus where the aws-chunked trailers will be once it has been read.
-fn decode_body(
-    headers: &http::HeaderMap,
-    body: ByteStream,
-) -> Result<(BodyChunks, Trailers), S3Error> {
+fn decode_body(context: &CallContext, body: ByteStream) -> Result<(BodyChunks, Trailers), S3Error> {
+    let headers = &context.headers;
     let trailers = Arc::new(std::sync::Mutex::new(Vec::new()));
     let raw = Box::pin(futures_util::stream::unfold(body, |mut body| async move {
         let next = body
@@ -548,7 +546,10 @@ fn decode_body(
         let chunks = raw.map(|r| r.map_err(|e| err(400, "IncompleteBody", e.to_string())));
         return Ok((Box::pin(chunks), trailers));
     };
-    let framing = framing.map_err(|e| err(e.status(), e.s3_code(), e.to_string()))?;
+    let mut framing = framing.map_err(|e| err(e.status(), e.s3_code(), e.to_string()))?;
+    // In `sigv4` mode the auth layer hands over the seed, and every chunk signature is checked;
+    // without auth there is no secret to check them with.
+    framing.signing = context.chunk_signing.clone();
     let decoder = chunked::Decoder::new(raw, framing);
     let sink = trailers.clone();
     let chunks = futures_util::stream::unfold(Some(decoder), move |state| {
