@@ -81,6 +81,7 @@ pub fn gateway(config: &Config) -> Result<Gateway, BuildError> {
     )?;
     Ok(gateway
         .with_auth(config.auth.to_auth_mode())
+        .with_base_domain(config.files.base_domain.as_deref())
         .with_passthrough(runtime))
 }
 

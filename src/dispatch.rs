@@ -94,6 +94,8 @@ pub struct Gateway {
     control: MultiProtocolRoutingService,
     files: S3Request<MultiProtocolRoutingService>,
     passthrough: Option<Arc<dyn PassthroughRouter>>,
+    /// `[files] base_domain`: a files request to `<bucket>.<domain>` names its bucket in the host.
+    base_domain: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -139,7 +141,14 @@ impl Gateway {
             control: quarry_bedrock::router(control, body_limit(limits.control))?,
             files: S3RequestLayer.layer(quarry_s3::router(files, body_limit(limits.files_xml))?),
             passthrough: None,
+            base_domain: None,
         })
+    }
+
+    /// Serves virtual-hosted–style files requests: `<bucket>.<domain>` in the Host header.
+    pub fn with_base_domain(mut self, domain: Option<&str>) -> Self {
+        self.base_domain = domain.map(Arc::from);
+        self
     }
 
     /// Offers Bedrock Runtime calls to `router` before the generated router sees them.
@@ -193,6 +202,27 @@ fn route(method: &str, path: &str) -> (Target, String) {
         Target::Runtime
     };
     (target, inner.to_owned())
+}
+
+/// The bucket a virtual-hosted–style request names: the host's labels before `.{domain}`
+/// (bucket names may hold dots), the port ignored.
+fn virtual_bucket<'a>(host: &'a str, domain: &str) -> Option<&'a str> {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    let bucket = name.strip_suffix(domain)?.strip_suffix('.')?;
+    (!bucket.is_empty() && !bucket.ends_with('.')).then_some(bucket)
+}
+
+/// A files path (inside the service) with the bucket of a virtual-hosted–style request put first,
+/// as path style spells it.
+fn path_style(bucket: &str, path: &str) -> String {
+    if path == "/" {
+        format!("/{bucket}")
+    } else {
+        format!("/{bucket}{path}")
+    }
 }
 
 /// The model id (percent-decoded) and operation of `POST /model/{modelId}/{operation}`, a path
@@ -391,7 +421,17 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let (target, path) = route(req.method().as_str(), req.uri().path());
+        let (target, mut path) = route(req.method().as_str(), req.uri().path());
+        if let (Target::Files, Some(domain)) = (target, &self.base_domain) {
+            let host = req
+                .headers()
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .or_else(|| req.uri().authority().map(|a| a.as_str()));
+            if let Some(bucket) = host.and_then(|h| virtual_bucket(h, domain)) {
+                path = path_style(&bucket.to_ascii_lowercase(), &path);
+            }
+        }
         let raw_call = match (&self.passthrough, target) {
             (Some(_), Target::Runtime) => passthrough_call(req.method(), &path),
             _ => None,
@@ -463,6 +503,24 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn virtual_hosted_style_names_the_bucket_in_the_host() {
+        assert_eq!(
+            virtual_bucket("my-bucket.localhost:8080", "localhost"),
+            Some("my-bucket")
+        );
+        assert_eq!(
+            virtual_bucket("my.dotted.bucket.s3.example.com", "s3.example.com"),
+            Some("my.dotted.bucket")
+        );
+        assert_eq!(virtual_bucket("localhost:8080", "localhost"), None);
+        assert_eq!(virtual_bucket("notlocalhost", "localhost"), None);
+        assert_eq!(virtual_bucket(".localhost", "localhost"), None);
+        assert_eq!(virtual_bucket("127.0.0.1:8080", "localhost"), None);
+        assert_eq!(path_style("b", "/"), "/b");
+        assert_eq!(path_style("b", "/dir/key"), "/b/dir/key");
+    }
 
     #[test]
     fn prefixes_and_shared_paths() {

@@ -37,6 +37,7 @@ pub struct UninitializedConfig {
 pub struct UninitializedFiles {
     pub region: Option<Spanned<String>>,
     pub auto_create_buckets: Option<bool>,
+    pub base_domain: Option<Spanned<String>>,
 }
 
 /// `[server]`.

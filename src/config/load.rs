@@ -287,6 +287,10 @@ fn validate(
             .files
             .auto_create_buckets
             .unwrap_or(defaults.auto_create_buckets),
+        base_domain: match file.files.base_domain {
+            Some(d) => base_domain(d, at)?,
+            None => defaults.base_domain,
+        },
     };
     Ok(Config {
         server,
@@ -351,6 +355,38 @@ fn non_empty(
         ))
     } else {
         Ok(trimmed.to_owned())
+    }
+}
+
+/// `[files] base_domain`: a DNS name (lower-case labels of letters, digits and `-`), or `""`
+/// for path style only.
+fn base_domain(value: Spanned<String>, at: &Locator<'_>) -> Result<Option<String>, ConfigError> {
+    let domain = value
+        .get_ref()
+        .trim()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    if domain.is_empty() {
+        return Ok(None);
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    if domain.split('.').all(label_ok) {
+        Ok(Some(domain))
+    } else {
+        Err(at.err(
+            value.span(),
+            Problem::BadValue {
+                value: value.get_ref().clone(),
+                reason: "files.base_domain is a DNS name such as \"localhost\" or \"s3.example.com\" (or \"\" to turn virtual-hosted style off)".to_owned(),
+            },
+        ))
     }
 }
 

@@ -148,6 +148,30 @@ fn the_example_file_loads() {
         ("openai", "gpt-4o-mini")
     );
     assert!(matches!(config.auth, AuthConfig::None));
+    assert_eq!(config.files, crate::config::FilesConfig::default());
+}
+
+#[test]
+fn files_base_domain_is_a_dns_name_or_off() {
+    let load_files = |text: &str| {
+        load(
+            Source {
+                name: "q.toml",
+                text,
+            },
+            &Env::new(),
+            &Flags::default(),
+        )
+        .map(|c| c.files.base_domain)
+    };
+    assert_eq!(
+        load_files("[files]\nbase_domain = \"S3.Example.com.\"\n").unwrap(),
+        Some("s3.example.com".to_owned())
+    );
+    assert_eq!(load_files("[files]\nbase_domain = \"\"\n").unwrap(), None);
+    let err = load_files("[files]\nbase_domain = \"http://x\"\n").unwrap_err();
+    assert!(err.to_string().contains("q.toml:2:15"), "{err}");
+    assert!(err.to_string().contains("DNS name"), "{err}");
 }
 
 #[test]

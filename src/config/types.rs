@@ -40,6 +40,9 @@ pub struct FilesConfig {
     pub region: String,
     /// A PutObject to a missing local bucket creates it instead of answering NoSuchBucket.
     pub auto_create_buckets: bool,
+    /// Virtual-hosted–style requests name the bucket as the first label of a host under this
+    /// domain (`my-bucket.localhost`); `None` serves path style only.
+    pub base_domain: Option<String>,
 }
 
 impl Default for FilesConfig {
@@ -47,6 +50,7 @@ impl Default for FilesConfig {
         Self {
             region: "us-east-1".to_owned(),
             auto_create_buckets: true,
+            base_domain: Some("localhost".to_owned()),
         }
     }
 }
