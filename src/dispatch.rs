@@ -468,6 +468,14 @@ where
                 }
             };
             let req = with_path(req, &path);
+            if target == Target::Files
+                && let Some(why) =
+                    crate::files::subresources::unserved(req.method(), req.uri().query())
+            {
+                let mut refused = s3_error_response(501, "NotImplemented", &why);
+                stamp_request_id(&mut refused, &id, target);
+                return Ok(refused);
+            }
             // Handlers see the headers and the authenticated key through the call context.
             let routed = async move {
                 if let (Some((model_id, operation)), Some(router)) = (raw_call, &this.passthrough) {

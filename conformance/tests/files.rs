@@ -493,3 +493,69 @@ async fn concurrent_writers_to_one_key_leave_one_whole_object() {
     assert!(data.iter().all(|b| *b == data[0]), "a torn object");
     assert_eq!(etag, format!("\"{}\"", md5_hex(&data)));
 }
+
+#[tokio::test]
+async fn unserved_subresources_are_not_implemented_and_change_nothing() {
+    let addr = gateway().await;
+    let s3 = client(addr, true);
+    s3.put_object()
+        .bucket("subresources")
+        .key("k")
+        .body(ByteStream::from_static(b"precious"))
+        .send()
+        .await
+        .unwrap();
+    let not_implemented = |e: &dyn aws_sdk_s3::error::ProvideErrorMetadata| {
+        assert_eq!(e.code(), Some("NotImplemented"), "{:?}", e.message());
+        assert!(e.message().is_some_and(|m| m.contains("not implemented")));
+    };
+    let tagging = sdk::Tagging::builder()
+        .tag_set(sdk::Tag::builder().key("a").value("b").build().unwrap())
+        .build()
+        .unwrap();
+    let err = s3
+        .put_object_tagging()
+        .bucket("subresources")
+        .key("k")
+        .tagging(tagging)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    not_implemented(&err);
+    let err = s3
+        .delete_object_tagging()
+        .bucket("subresources")
+        .key("k")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    not_implemented(&err);
+    let err = s3
+        .get_bucket_policy()
+        .bucket("subresources")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    not_implemented(&err);
+    let err = s3
+        .get_object()
+        .bucket("subresources")
+        .key("k")
+        .part_number(1)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(501));
+    // Neither the tagging PUT nor the tagging DELETE touched the object.
+    let out = s3
+        .get_object()
+        .bucket("subresources")
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(body_of(out).await, b"precious");
+}

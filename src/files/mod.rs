@@ -7,3 +7,4 @@ pub mod remote;
 pub mod routing;
 pub mod service;
 pub mod store;
+pub mod subresources;
