@@ -65,6 +65,23 @@ def seed_client(url):
     )
 
 
+def seed_s3(url, provider):
+    """The files seed's S3 client: `x-model-provider` added on before-send, dummy credentials."""
+
+    def add_provider_header(request, **kwargs):
+        request.headers["x-model-provider"] = provider
+
+    client = boto3.client(
+        "s3",
+        region_name="us-west-2",
+        endpoint_url=f"{url}/bedrock/files",
+        aws_access_key_id="dummy-key",
+        aws_secret_access_key="dummy-secret",
+    )
+    client.meta.events.register("before-send", add_provider_header)
+    return client
+
+
 @pytest.fixture(scope="session")
 def base_url():
     """The mock leg's gateway."""

@@ -9,27 +9,9 @@ import json
 import time
 import urllib.request
 
-import boto3
 import pytest
 
-from conftest import _url
-
-
-def provider_s3(url, provider):
-    """The seed's S3 client for one provider (the header added on before-send)."""
-
-    def add_provider_header(request, **kwargs):
-        request.headers["x-model-provider"] = provider
-
-    client = boto3.client(
-        "s3",
-        region_name="us-west-2",
-        endpoint_url=f"{url}/bedrock/files",
-        aws_access_key_id="dummy-key",
-        aws_secret_access_key="dummy-secret",
-    )
-    client.meta.events.register("before-send", add_provider_header)
-    return client
+from conftest import _url, seed_s3
 
 
 def provider_files(fake_url, provider):
@@ -79,7 +61,7 @@ CASES = {
 @pytest.mark.parametrize("provider", sorted(CASES))
 def test_seed_snippets_store_in_the_provider(provider, fake_url):
     bucket, make_jsonl, id_prefix = CASES[provider]
-    s3_client = provider_s3(_url(provider), provider)
+    s3_client = seed_s3(_url(provider), provider)
     jsonl_content = make_jsonl()
     key = f"batch_input_{int(time.time() * 1000)}.jsonl"
 
@@ -126,7 +108,7 @@ def test_seed_snippets_store_in_the_provider(provider, fake_url):
 @pytest.mark.parametrize("provider", sorted(CASES))
 def test_upload_file_above_8_mb_lands_whole_in_the_provider(provider, fake_url, tmp_path):
     bucket, _, id_prefix = CASES[provider]
-    s3_client = provider_s3(_url(provider), provider)
+    s3_client = seed_s3(_url(provider), provider)
     line = json.dumps({"custom_id": "x", "pad": "y" * 1000}) + "\n"
     data = (line * (9 * 1024 * 1024 // len(line) + 1)).encode()
     path = tmp_path / "big.jsonl"
@@ -143,7 +125,7 @@ def test_upload_file_above_8_mb_lands_whole_in_the_provider(provider, fake_url, 
 
 
 def test_an_unconfigured_provider_is_an_s3_error(base_url):
-    s3_client = provider_s3(base_url, "openai")
+    s3_client = seed_s3(base_url, "openai")
     with pytest.raises(s3_client.exceptions.ClientError) as err:
         s3_client.put_object(Bucket="openai-files", Key="a.jsonl", Body=b"{}")
     error = err.value.response["Error"]

@@ -7,24 +7,14 @@ the gateway under test's address in place of `http://localhost:8080`.
 import json
 import time
 
-import boto3
 import pytest
+
+from conftest import seed_s3
 
 
 @pytest.fixture
 def s3_client(base_url):
-    def add_bedrock_header(request, **kwargs):
-        request.headers["x-model-provider"] = "bedrock"
-
-    client = boto3.client(
-        "s3",
-        region_name="us-west-2",
-        endpoint_url=f"{base_url}/bedrock/files",
-        aws_access_key_id="dummy-key",
-        aws_secret_access_key="dummy-secret",
-    )
-    client.meta.events.register("before-send", add_bedrock_header)
-    return client
+    return seed_s3(base_url, "bedrock")
 
 
 def test_seed_upload_list_head_download_delete(s3_client, capsys):

@@ -12,28 +12,13 @@ async fn gateway() -> SocketAddr {
 }
 
 fn client(addr: SocketAddr, plain: bool) -> aws_sdk_s3::Client {
-    let mut config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "AKIDEXAMPLE",
-            "secret",
-            None,
-            None,
-            "test",
-        ))
-        .endpoint_url(format!("http://{addr}/bedrock/files"))
-        .force_path_style(true);
-    if plain {
-        // Plain bodies with a Content-Length, as boto3 sends over HTTP.
-        config = config
-            .request_checksum_calculation(
-                aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
-            )
-            .response_checksum_validation(
-                aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
-            );
-    }
+    let config = common::files_config(addr);
+    // Plain bodies with a Content-Length, as boto3 sends over HTTP; else the SDK's aws-chunked.
+    let config = if plain {
+        common::plain_bodies(config)
+    } else {
+        config
+    };
     aws_sdk_s3::Client::from_conf(config.build())
 }
 

@@ -27,23 +27,8 @@ fn harness() -> &'static (tokio::runtime::Runtime, SocketAddr) {
     })
 }
 
-/// Plain bodies with a Content-Length, path style, at the files prefix.
 fn client(addr: SocketAddr) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "AKIDEXAMPLE",
-            "secret",
-            None,
-            None,
-            "test",
-        ))
-        .endpoint_url(format!("http://{addr}/bedrock/files"))
-        .force_path_style(true)
-        .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
+    aws_sdk_s3::Client::from_conf(common::plain_bodies(common::files_config(addr)).build())
 }
 
 fn fresh_bucket() -> String {

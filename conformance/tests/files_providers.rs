@@ -134,7 +134,7 @@ async fn upstream_log(server: &MockServer) -> Vec<Value> {
 
 /// A gateway with an OpenAI and a Gemini provider at `upstream`; the mock is the default.
 async fn gateway(upstream: &MockServer) -> SocketAddr {
-    let toml = format!(
+    common::serve_toml(&format!(
         r#"
 default_provider = "mock"
 [providers.mock]
@@ -151,56 +151,14 @@ api_keys = [{{ key = "test-gemini-key" }}]
 retries = {{ max = 0 }}
 "#,
         uri = upstream.uri()
-    );
-    let config = quarry::config::load(
-        quarry::config::Source {
-            name: "test.toml",
-            text: &toml,
-        },
-        &quarry::config::Env::new(),
-        &common::scratch_flags(),
-    )
-    .expect("the test config loads");
-    common::serve_gateway(quarry::app::gateway(&config).expect("the config builds")).await
+    ))
+    .await
 }
 
 /// The seed's client: aws-sdk-s3 with `x-model-provider` added to every request.
 fn client(addr: SocketAddr, provider: &'static str) -> aws_sdk_s3::Client {
-    #[derive(Debug)]
-    struct AddProvider(&'static str);
-    impl aws_sdk_s3::config::Intercept for AddProvider {
-        fn name(&self) -> &'static str {
-            "AddProvider"
-        }
-        fn modify_before_signing(
-            &self,
-            context: &mut aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
-            _: &aws_sdk_s3::config::RuntimeComponents,
-            _: &mut aws_sdk_s3::config::ConfigBag,
-        ) -> Result<(), aws_sdk_s3::error::BoxError> {
-            context
-                .request_mut()
-                .headers_mut()
-                .insert("x-model-provider", self.0);
-            Ok(())
-        }
-    }
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-west-2"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "AKIDEXAMPLE",
-            "secret",
-            None,
-            None,
-            "test",
-        ))
-        .endpoint_url(format!("http://{addr}/bedrock/files"))
-        .force_path_style(true)
-        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
-        .interceptor(AddProvider(provider))
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
+    let config = common::files_config(addr).interceptor(common::AddProvider(provider));
+    aws_sdk_s3::Client::from_conf(config.build())
 }
 
 async fn mount_openai(server: &MockServer) {

@@ -14,19 +14,10 @@ const SECRET: &str = "chunk-signing-secret";
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 async fn gateway() -> SocketAddr {
-    let toml = format!(
+    common::serve_toml(&format!(
         "[auth]\nmode = \"sigv4\"\n[[auth.keys]]\nname = \"chunks\"\naccess_key_id = \"{KEY_ID}\"\nsecret_access_key = \"{SECRET}\"\n"
-    );
-    let config = quarry::config::load(
-        quarry::config::Source {
-            name: "test.toml",
-            text: &toml,
-        },
-        &quarry::config::Env::new(),
-        &common::scratch_flags(),
-    )
-    .expect("the test config loads");
-    common::serve_gateway(quarry::app::gateway(&config).expect("the config builds")).await
+    ))
+    .await
 }
 
 fn sha256_hex(data: &[u8]) -> String {
@@ -180,14 +171,7 @@ async fn a_tampered_chunk_is_refused_and_nothing_is_stored() {
 }
 
 fn s3_client(addr: SocketAddr) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            KEY_ID, SECRET, None, None, "test",
-        ))
-        .endpoint_url(format!("http://{addr}/bedrock/files"))
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
+    let credentials = aws_sdk_s3::config::Credentials::new(KEY_ID, SECRET, None, None, "test");
+    let config = common::files_config(addr).credentials_provider(credentials);
+    aws_sdk_s3::Client::from_conf(config.build())
 }

@@ -55,8 +55,10 @@ pub fn bedrock(addr: SocketAddr) -> aws_sdk_bedrock::Client {
     aws_sdk_bedrock::Client::from_conf(config)
 }
 
-pub fn s3(addr: SocketAddr) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
+/// An S3 client config for `endpoint` (path style, no retries, test credentials): tests add what
+/// they vary (plain bodies, credentials, interceptors) before building.
+pub fn s3_config(endpoint: String) -> aws_sdk_s3::config::Builder {
+    aws_sdk_s3::Config::builder()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
         .region(aws_sdk_s3::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
@@ -66,10 +68,48 @@ pub fn s3(addr: SocketAddr) -> aws_sdk_s3::Client {
             None,
             "test",
         ))
-        .endpoint_url(endpoint(addr))
+        .endpoint_url(endpoint)
         .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
+        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+}
+
+/// Plain bodies with a Content-Length (no aws-chunked), as boto3 sends them over HTTP.
+pub fn plain_bodies(config: aws_sdk_s3::config::Builder) -> aws_sdk_s3::config::Builder {
+    config
+        .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired)
+}
+
+/// The files API of the gateway at `addr` (`/bedrock/files`).
+pub fn files_config(addr: SocketAddr) -> aws_sdk_s3::config::Builder {
+    s3_config(format!("http://{addr}/bedrock/files"))
+}
+
+/// Adds `x-model-provider` to every request, as the seed's boto3 `before-send` hook does.
+#[derive(Debug)]
+pub struct AddProvider(pub &'static str);
+
+impl aws_sdk_s3::config::Intercept for AddProvider {
+    fn name(&self) -> &'static str {
+        "AddProvider"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _: &aws_sdk_s3::config::RuntimeComponents,
+        _: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), aws_sdk_s3::error::BoxError> {
+        context
+            .request_mut()
+            .headers_mut()
+            .insert("x-model-provider", self.0);
+        Ok(())
+    }
+}
+
+pub fn s3(addr: SocketAddr) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(s3_config(endpoint(addr)).build())
 }
 
 /// Serves the generated S3 router behind the S3 request normalisation layer.
@@ -88,22 +128,7 @@ pub async fn serve_s3(app: MultiProtocolRoutingService) -> SocketAddr {
 
 /// An S3 client that sends plain bodies (no aws-chunked), as boto3 does over HTTP.
 pub fn s3_plain(addr: SocketAddr) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "AKIDEXAMPLE",
-            "secret",
-            None,
-            None,
-            "test",
-        ))
-        .endpoint_url(endpoint(addr))
-        .force_path_style(true)
-        .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
-        .response_checksum_validation(aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
+    aws_sdk_s3::Client::from_conf(plain_bodies(s3_config(endpoint(addr))).build())
 }
 
 /// What came back for a raw request: status, headers (names lower-cased) and the decoded body.
@@ -258,6 +283,20 @@ pub fn scratch_dir() -> std::path::PathBuf {
         .join(format!("data-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
+}
+
+/// Serves the gateway a TOML configuration describes, its data dir in scratch space.
+pub async fn serve_toml(toml: &str) -> SocketAddr {
+    let config = quarry::config::load(
+        quarry::config::Source {
+            name: "test.toml",
+            text: toml,
+        },
+        &quarry::config::Env::new(),
+        &scratch_flags(),
+    )
+    .expect("the test config loads");
+    serve_gateway(quarry::app::gateway(&config).expect("the test config builds")).await
 }
 
 /// Flags that point the data dir at fresh scratch space.

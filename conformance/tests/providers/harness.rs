@@ -11,17 +11,7 @@ use crate::common;
 
 /// Serves the gateway a TOML configuration describes.
 pub async fn gateway(toml: &str) -> SocketAddr {
-    let config = quarry::config::load(
-        quarry::config::Source {
-            name: "test.toml",
-            text: toml,
-        },
-        &quarry::config::Env::new(),
-        &crate::common::scratch_flags(),
-    )
-    .expect("the test config loads");
-    let gateway = quarry::app::gateway(&config).expect("the test config builds");
-    common::serve_gateway(gateway).await
+    common::serve_toml(toml).await
 }
 
 /// Fast retries, so retry tests take milliseconds.
