@@ -544,3 +544,60 @@ async fn unserved_subresources_are_not_implemented_and_change_nothing() {
         .unwrap();
     assert_eq!(body_of(out).await, b"precious");
 }
+
+#[tokio::test]
+async fn response_overrides_replace_stored_headers_on_get_and_head() {
+    let addr = gateway().await;
+    let s3 = client(addr, true);
+    s3.put_object()
+        .bucket("overrides")
+        .key("report.csv")
+        .body(ByteStream::from_static(b"a,b\n"))
+        .content_type("text/csv")
+        .cache_control("max-age=60")
+        .send()
+        .await
+        .unwrap();
+    let expires = aws_smithy_types::DateTime::from_secs(1_900_000_000);
+    let got = s3
+        .get_object()
+        .bucket("overrides")
+        .key("report.csv")
+        .response_content_type("application/octet-stream")
+        .response_content_disposition("attachment; filename=\"r.csv\"")
+        .response_cache_control("no-cache")
+        .response_content_language("de")
+        .response_expires(expires)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.content_type(), Some("application/octet-stream"));
+    assert_eq!(
+        got.content_disposition(),
+        Some("attachment; filename=\"r.csv\"")
+    );
+    assert_eq!(got.cache_control(), Some("no-cache"));
+    assert_eq!(got.content_language(), Some("de"));
+    assert_eq!(got.expires_string(), Some("Sun, 17 Mar 2030 17:46:40 GMT"));
+    let head = s3
+        .head_object()
+        .bucket("overrides")
+        .key("report.csv")
+        .response_content_disposition("inline")
+        .response_cache_control("private")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_type(), Some("text/csv"), "not overridden: stored");
+    assert_eq!(head.content_disposition(), Some("inline"));
+    assert_eq!(head.cache_control(), Some("private"));
+    let plain = s3
+        .get_object()
+        .bucket("overrides")
+        .key("report.csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.content_type(), Some("text/csv"));
+    assert_eq!(plain.cache_control(), Some("max-age=60"));
+}

@@ -220,6 +220,18 @@ fn percent_encode_key(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, SET).to_string()
 }
 
+/// Names as a listing returns them: percent-encoded for `encoding-type=url`, else as they are.
+fn key_encoder(encoding: Option<&types::EncodingType>) -> impl Fn(&str) -> String + use<> {
+    let url = matches!(encoding, Some(types::EncodingType::Url));
+    move |s| {
+        if url {
+            percent_encode_key(s)
+        } else {
+            s.to_owned()
+        }
+    }
+}
+
 fn token_for(entry: &Entry) -> String {
     use base64::Engine as _;
     let raw = match entry {
@@ -421,6 +433,16 @@ impl Files {
         Ok(committed?)
     }
 
+    /// One page of a listing of `bucket` in this request's store.
+    async fn list_page(
+        &self,
+        bucket: &str,
+        query: ListQuery,
+    ) -> Result<super::store::ListPage, S3Error> {
+        let bucket = bucket_name(bucket)?;
+        Ok(self.list_routed(&self.route()?, &bucket, query).await?)
+    }
+
     /// A listing; a provider's bucket names are labels, so one never written to lists empty.
     async fn list_routed(
         &self,
@@ -522,6 +544,89 @@ fn remote_error(route: &FileRoute, e: &RemoteError) -> S3Error {
         failure.code,
         format!("provider '{}': {e}", route.provider),
     )
+}
+
+/// The bytes a GET answers with (and a HEAD describes): the whole object or the `Range` asked.
+struct Window {
+    start: u64,
+    len: u64,
+    content_range: Option<String>,
+}
+
+impl Window {
+    fn of(range: Option<&str>, size: u64) -> Result<Self, S3Error> {
+        let range = match range {
+            Some(r) => parse_range(r, size)?,
+            None => None,
+        };
+        Ok(match range {
+            Some((first, last)) => Self {
+                start: first,
+                len: last - first + 1,
+                content_range: Some(format!("bytes {first}-{last}/{size}")),
+            },
+            None => Self {
+                start: 0,
+                len: size,
+                content_range: None,
+            },
+        })
+    }
+}
+
+/// `response-*` query parameters of a GET or HEAD.
+struct Overrides {
+    content_type: Option<String>,
+    content_encoding: Option<String>,
+    content_disposition: Option<String>,
+    content_language: Option<String>,
+    cache_control: Option<String>,
+    expires: Option<DateTime>,
+}
+
+/// The standard headers a GET or HEAD answers with: the stored ones, each replaced by its
+/// `response-*` override when given.
+struct Presented {
+    content_type: Option<String>,
+    content_encoding: Option<String>,
+    content_disposition: Option<String>,
+    content_language: Option<String>,
+    cache_control: Option<String>,
+    expires: Option<String>,
+}
+
+impl Presented {
+    fn of(stored: &StoredHeaders, overrides: Overrides) -> Self {
+        let expires = overrides
+            .expires
+            .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::HttpDate).ok());
+        Self {
+            content_type: overrides
+                .content_type
+                .or_else(|| stored.content_type.clone()),
+            content_encoding: overrides
+                .content_encoding
+                .or_else(|| stored.content_encoding.clone()),
+            content_disposition: overrides
+                .content_disposition
+                .or_else(|| stored.content_disposition.clone()),
+            content_language: overrides
+                .content_language
+                .or_else(|| stored.content_language.clone()),
+            cache_control: overrides
+                .cache_control
+                .or_else(|| stored.cache_control.clone()),
+            expires: expires.or_else(|| stored.expires.clone()),
+        }
+    }
+}
+
+impl ObjectInfo {
+    /// `x-amz-meta-*` as the output shapes take it (`None` when there is none).
+    fn metadata_map(&self) -> Option<HashMap<String, String>> {
+        (!self.attributes.metadata.is_empty())
+            .then(|| self.attributes.metadata.clone().into_iter().collect())
+    }
 }
 
 fn bucket_name(bucket: &str) -> Result<BucketName, S3Error> {
@@ -679,72 +784,42 @@ impl quarry_s3::S3 for Files {
             )
             .into());
         }
-        let range = match input.range.as_deref() {
-            Some(r) => parse_range(r, info.size)?,
-            None => None,
-        };
-        let (start, len, content_range) = match range {
-            Some((first, last)) => (
-                first,
-                last - first + 1,
-                Some(format!("bytes {first}-{last}/{}", info.size)),
-            ),
-            None => (0, info.size, None),
-        };
-        let whole = content_range.is_none();
-        let sums = if whole && input.checksum_mode.is_some() {
+        let window = Window::of(input.range.as_deref(), info.size)?;
+        let sums = if window.content_range.is_none() && input.checksum_mode.is_some() {
             ChecksumFields::of(info.checksum.as_ref())
         } else {
             ChecksumFields::default()
         };
-        let h = &info.attributes.headers;
+        let shown = Presented::of(
+            &info.attributes.headers,
+            Overrides {
+                content_type: input.response_content_type,
+                content_encoding: input.response_content_encoding,
+                content_disposition: input.response_content_disposition,
+                content_language: input.response_content_language,
+                cache_control: input.response_cache_control,
+                expires: input.response_expires,
+            },
+        );
         Ok(get_object::GetObjectOutput::builder()
-            .body(body_stream(Store::read(file, start, len)))
+            .body(body_stream(Store::read(file, window.start, window.len)))
             .accept_ranges("bytes")
             .last_modified(to_datetime(info.last_modified_ms))
-            .content_length(i64::try_from(len).unwrap_or(i64::MAX))
+            .content_length(i64::try_from(window.len).unwrap_or(i64::MAX))
             .e_tag(info.etag.clone())
-            .set_content_range(content_range)
+            .set_content_range(window.content_range)
             .set_checksum_crc32(sums.crc32)
             .set_checksum_crc32c(sums.crc32c)
             .set_checksum_crc64nvme(sums.crc64nvme)
             .set_checksum_sha1(sums.sha1)
             .set_checksum_sha256(sums.sha256)
-            .set_content_type(
-                input
-                    .response_content_type
-                    .or_else(|| h.content_type.clone()),
-            )
-            .set_content_encoding(
-                input
-                    .response_content_encoding
-                    .or_else(|| h.content_encoding.clone()),
-            )
-            .set_content_disposition(
-                input
-                    .response_content_disposition
-                    .or_else(|| h.content_disposition.clone()),
-            )
-            .set_content_language(
-                input
-                    .response_content_language
-                    .or_else(|| h.content_language.clone()),
-            )
-            .set_cache_control(
-                input
-                    .response_cache_control
-                    .or_else(|| h.cache_control.clone()),
-            )
-            .set_expires(
-                input
-                    .response_expires
-                    .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::HttpDate).ok())
-                    .or_else(|| h.expires.clone()),
-            )
-            .set_metadata(
-                (!info.attributes.metadata.is_empty())
-                    .then(|| info.attributes.metadata.clone().into_iter().collect()),
-            )
+            .set_content_type(shown.content_type)
+            .set_content_encoding(shown.content_encoding)
+            .set_content_disposition(shown.content_disposition)
+            .set_content_language(shown.content_language)
+            .set_cache_control(shown.cache_control)
+            .set_expires(shown.expires)
+            .set_metadata(info.metadata_map())
             .set_parts_count(info.parts.and_then(|p| i32::try_from(p).ok()))
             .build())
     }
@@ -762,48 +837,41 @@ impl quarry_s3::S3 for Files {
         let info = self
             .head_checked(&input.bucket, &input.key, &conditions)
             .await?;
-        let range = match input.range.as_deref() {
-            Some(r) => parse_range(r, info.size)?,
-            None => None,
-        };
-        let (len, content_range) = match range {
-            Some((first, last)) => (
-                last - first + 1,
-                Some(format!("bytes {first}-{last}/{}", info.size)),
-            ),
-            None => (info.size, None),
-        };
+        let window = Window::of(input.range.as_deref(), info.size)?;
         let sums = if input.checksum_mode.is_some() {
             ChecksumFields::of(info.checksum.as_ref())
         } else {
             ChecksumFields::default()
         };
-        let h = &info.attributes.headers;
+        let shown = Presented::of(
+            &info.attributes.headers,
+            Overrides {
+                content_type: input.response_content_type,
+                content_encoding: input.response_content_encoding,
+                content_disposition: input.response_content_disposition,
+                content_language: input.response_content_language,
+                cache_control: input.response_cache_control,
+                expires: input.response_expires,
+            },
+        );
         Ok(head_object::HeadObjectOutput::builder()
             .accept_ranges("bytes")
             .last_modified(to_datetime(info.last_modified_ms))
-            .content_length(i64::try_from(len).unwrap_or(i64::MAX))
-            .set_content_range(content_range)
+            .content_length(i64::try_from(window.len).unwrap_or(i64::MAX))
+            .set_content_range(window.content_range)
             .e_tag(info.etag.clone())
             .set_checksum_crc32(sums.crc32)
             .set_checksum_crc32c(sums.crc32c)
             .set_checksum_crc64nvme(sums.crc64nvme)
             .set_checksum_sha1(sums.sha1)
             .set_checksum_sha256(sums.sha256)
-            .set_content_type(
-                input
-                    .response_content_type
-                    .or_else(|| h.content_type.clone()),
-            )
-            .set_content_encoding(h.content_encoding.clone())
-            .set_content_disposition(h.content_disposition.clone())
-            .set_content_language(h.content_language.clone())
-            .set_cache_control(h.cache_control.clone())
-            .set_expires(h.expires.clone())
-            .set_metadata(
-                (!info.attributes.metadata.is_empty())
-                    .then(|| info.attributes.metadata.clone().into_iter().collect()),
-            )
+            .set_content_type(shown.content_type)
+            .set_content_encoding(shown.content_encoding)
+            .set_content_disposition(shown.content_disposition)
+            .set_content_language(shown.content_language)
+            .set_cache_control(shown.cache_control)
+            .set_expires(shown.expires)
+            .set_metadata(info.metadata_map())
             .set_parts_count(info.parts.and_then(|p| i32::try_from(p).ok()))
             .build())
     }
@@ -888,7 +956,6 @@ impl quarry_s3::S3 for Files {
         &self,
         input: list_objects_v2::ListObjectsV2Input,
     ) -> Result<list_objects_v2::ListObjectsV2Output, list_objects_v2::ListObjectsV2Error> {
-        let bucket = bucket_name(&input.bucket)?;
         let max = max_keys(input.max_keys)?;
         let after = match (&input.continuation_token, &input.start_after) {
             (Some(token), _) => Some(cursor_from_token(token)?),
@@ -897,9 +964,8 @@ impl quarry_s3::S3 for Files {
         };
         let prefix = input.prefix.clone().unwrap_or_default();
         let page = self
-            .list_routed(
-                &self.route()?,
-                &bucket,
+            .list_page(
+                &input.bucket,
                 ListQuery {
                     prefix: prefix.clone(),
                     delimiter: input.delimiter.clone(),
@@ -907,16 +973,8 @@ impl quarry_s3::S3 for Files {
                     max_keys: max,
                 },
             )
-            .await
-            .map_err(S3Error::from)?;
-        let url = matches!(input.encoding_type, Some(types::EncodingType::Url));
-        let enc = |s: &str| {
-            if url {
-                percent_encode_key(s)
-            } else {
-                s.to_owned()
-            }
-        };
+            .await?;
+        let enc = key_encoder(input.encoding_type.as_ref());
         let next = page
             .truncated
             .then(|| page.entries.last().map(token_for))
@@ -944,7 +1002,6 @@ impl quarry_s3::S3 for Files {
         &self,
         input: list_objects::ListObjectsInput,
     ) -> Result<list_objects::ListObjectsOutput, list_objects::ListObjectsError> {
-        let bucket = bucket_name(&input.bucket)?;
         let max = max_keys(input.max_keys)?;
         let prefix = input.prefix.clone().unwrap_or_default();
         let after = input
@@ -953,9 +1010,8 @@ impl quarry_s3::S3 for Files {
             .filter(|m| !m.is_empty())
             .map(|m| Cursor::Key(m.clone()));
         let page = self
-            .list_routed(
-                &self.route()?,
-                &bucket,
+            .list_page(
+                &input.bucket,
                 ListQuery {
                     prefix: prefix.clone(),
                     delimiter: input.delimiter.clone(),
@@ -963,16 +1019,8 @@ impl quarry_s3::S3 for Files {
                     max_keys: max,
                 },
             )
-            .await
-            .map_err(S3Error::from)?;
-        let url = matches!(input.encoding_type, Some(types::EncodingType::Url));
-        let enc = |s: &str| {
-            if url {
-                percent_encode_key(s)
-            } else {
-                s.to_owned()
-            }
-        };
+            .await?;
+        let enc = key_encoder(input.encoding_type.as_ref());
         // S3 sends NextMarker only with a delimiter; without one clients resume after the last key.
         let next_marker = (page.truncated && input.delimiter.is_some())
             .then(|| page.entries.last().map(|e| enc(e.name())))
