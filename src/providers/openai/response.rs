@@ -10,6 +10,9 @@ use super::NAME;
 use crate::providers::ProviderError;
 use crate::providers::vocab::{self, malformed_upstream};
 
+/// The tool-use id given to a legacy `function_call`, which carries none.
+pub const LEGACY_CALL_ID: &str = "call_function";
+
 /// Chat Completions' `finish_reason` as a Converse stop reason.
 pub fn stop_reason(finish_reason: &str) -> StopReason {
     match finish_reason {
@@ -100,6 +103,15 @@ pub fn output(body: &[u8], latency_ms: i64) -> Result<ConverseOutput, ProviderEr
             tool_use_id: id.to_owned(),
             name: name.to_owned(),
             input: arguments(&call["function"]["arguments"])?,
+            r#type: None,
+        }));
+    }
+    // The deprecated single `function_call` some compatible servers still answer with.
+    if let Some(name) = message["function_call"]["name"].as_str() {
+        content.push(ContentBlock::ToolUse(ToolUseBlock {
+            tool_use_id: LEGACY_CALL_ID.to_owned(),
+            name: name.to_owned(),
+            input: arguments(&message["function_call"]["arguments"])?,
             r#type: None,
         }));
     }

@@ -19,10 +19,24 @@ enum Open {
     Tool(u64, i32),
 }
 
+/// A tool call that started while another was still receiving its arguments: Converse streams
+/// one block at a time, so it is held, whole, until the open block closes.
+#[derive(Debug)]
+struct Held {
+    position: u64,
+    id: String,
+    name: String,
+    arguments: String,
+}
+
 #[derive(Debug, Default)]
 pub struct Decoder {
     started: bool,
     open: Option<Open>,
+    /// The open tool call's arguments so far, to tell whether they are complete.
+    open_arguments: String,
+    /// Calls interleaved with the open one, in the order they started.
+    held: Vec<Held>,
     next_index: i32,
     /// OpenAI tool-call index → Converse block index.
     tools: HashMap<u64, i32>,
@@ -32,13 +46,32 @@ pub struct Decoder {
 }
 
 impl Decoder {
+    /// Closes the open block, then streams the held tool calls, each as a whole block.
     fn close(&mut self, out: &mut Vec<ConverseStreamOutput>) {
         if let Some(open) = self.open.take() {
             let index = match open {
                 Open::Text(i) | Open::Reasoning(i) | Open::Tool(_, i) => i,
             };
             out.push(events::block_stop(index));
+            self.open_arguments.clear();
         }
+        for call in std::mem::take(&mut self.held) {
+            let index = self.next_index;
+            self.next_index += 1;
+            self.tools.insert(call.position, index);
+            out.push(events::tool_start(index, call.id, call.name));
+            if !call.arguments.is_empty() {
+                out.push(events::tool_input(index, call.arguments));
+            }
+            out.push(events::block_stop(index));
+        }
+    }
+
+    /// Whether the open block is a tool call whose arguments are not yet a whole JSON document
+    /// (more deltas for it may follow another call's).
+    fn open_call_unfinished(&self) -> bool {
+        matches!(self.open, Some(Open::Tool(..)))
+            && serde_json::from_str::<serde::de::IgnoredAny>(&self.open_arguments).is_err()
     }
 
     /// Opens a new block unless `want` says the open one continues; returns its index.
@@ -67,46 +100,62 @@ impl Decoder {
         call: &Value,
         out: &mut Vec<ConverseStreamOutput>,
     ) -> Result<(), ProviderError> {
-        // Some compatible servers omit `index`: a new id then means a new call.
+        // Some compatible servers omit `index`: a new id then means a new call, no id the latest.
         let position = match call["index"].as_u64() {
             Some(i) => i,
-            None => match (call["id"].as_str(), self.open) {
-                (None, Some(Open::Tool(p, _))) => p,
-                _ => u64::MAX - self.tools.len() as u64,
+            None => match (call["id"].as_str(), self.held.last(), self.open) {
+                (None, Some(held), _) => held.position,
+                (None, None, Some(Open::Tool(p, _))) => p,
+                _ => u64::MAX - (self.tools.len() + self.held.len()) as u64,
             },
         };
-        let index = match self.tools.get(&position) {
-            Some(index) => {
-                if self.open != Some(Open::Tool(position, *index)) {
-                    // Arguments for a call already closed: Converse streams one block at a time.
-                    return Err(malformed_upstream(
-                        NAME,
-                        "tool call arguments interleaved across calls",
-                    ));
-                }
-                *index
-            }
-            None => {
-                let id = call["id"]
-                    .as_str()
-                    .map_or_else(|| format!("call_{position}"), str::to_owned);
-                let name = call["function"]["name"]
-                    .as_str()
-                    .ok_or_else(|| malformed_upstream(NAME, "a streamed tool call without a name"))?
-                    .to_owned();
-                self.close(out);
-                let index = self.next_index;
-                self.next_index += 1;
-                self.open = Some(Open::Tool(position, index));
-                self.tools.insert(position, index);
-                out.push(events::tool_start(index, id, name));
-                index
-            }
-        };
-        if let Some(args) = call["function"]["arguments"]
+        let arguments = call["function"]["arguments"]
             .as_str()
-            .filter(|a| !a.is_empty())
+            .filter(|a| !a.is_empty());
+        if let Some(Open::Tool(open, index)) = self.open
+            && open == position
         {
+            if let Some(args) = arguments {
+                self.open_arguments.push_str(args);
+                out.push(events::tool_input(index, args.to_owned()));
+            }
+            return Ok(());
+        }
+        if let Some(held) = self.held.iter_mut().find(|h| h.position == position) {
+            held.arguments.push_str(arguments.unwrap_or_default());
+            return Ok(());
+        }
+        if self.tools.contains_key(&position) {
+            // Arguments for a call whose block was already closed (its arguments looked whole).
+            return Err(malformed_upstream(
+                NAME,
+                "tool call arguments continued after the call's arguments were complete",
+            ));
+        }
+        let id = call["id"]
+            .as_str()
+            .map_or_else(|| format!("call_{position}"), str::to_owned);
+        let name = call["function"]["name"]
+            .as_str()
+            .ok_or_else(|| malformed_upstream(NAME, "a streamed tool call without a name"))?
+            .to_owned();
+        if self.open_call_unfinished() || !self.held.is_empty() {
+            self.held.push(Held {
+                position,
+                id,
+                name,
+                arguments: arguments.unwrap_or_default().to_owned(),
+            });
+            return Ok(());
+        }
+        self.close(out);
+        let index = self.next_index;
+        self.next_index += 1;
+        self.open = Some(Open::Tool(position, index));
+        self.tools.insert(position, index);
+        out.push(events::tool_start(index, id, name));
+        if let Some(args) = arguments {
+            self.open_arguments.push_str(args);
             out.push(events::tool_input(index, args.to_owned()));
         }
         Ok(())
@@ -155,6 +204,14 @@ impl StreamDecoder for Decoder {
         }
         for call in delta["tool_calls"].as_array().into_iter().flatten() {
             self.tool_delta(call, &mut out)?;
+        }
+        if delta["function_call"].is_object() {
+            // The deprecated single call: one call at position 0, named in its first chunk.
+            let mut call = serde_json::json!({ "index": 0, "function": delta["function_call"] });
+            if delta["function_call"]["name"].is_string() {
+                call["id"] = Value::from(response::LEGACY_CALL_ID);
+            }
+            self.tool_delta(&call, &mut out)?;
         }
         if let Some(finish) = choice["finish_reason"].as_str() {
             self.close(&mut out);

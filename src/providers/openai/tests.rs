@@ -90,6 +90,59 @@ fn parallel_tool_calls_stream_as_consecutive_blocks_with_cached_usage() {
 }
 
 #[test]
+fn interleaved_tool_call_arguments_stream_as_whole_consecutive_blocks() {
+    // Some compatible servers interleave parallel calls' argument deltas; Converse streams one
+    // block at a time, so the second call is held until the first one's block closes.
+    let events = decode(include_str!("fixtures/interleaved_tools.sse")).unwrap();
+    let mut blocks: Vec<(i32, String, String)> = Vec::new();
+    let mut order = Vec::new();
+    for event in &events {
+        match event {
+            ConverseStreamOutput::ContentBlockStart(s) => {
+                let quarry_bedrock_runtime::types::ContentBlockStart::ToolUse(t) = &s.start else {
+                    panic!("{s:?}");
+                };
+                blocks.push((s.content_block_index, t.name.clone(), String::new()));
+                order.push(format!("start {}", s.content_block_index));
+            }
+            ConverseStreamOutput::ContentBlockDelta(d) => {
+                let quarry_bedrock_runtime::types::ContentBlockDelta::ToolUse(t) = &d.delta else {
+                    panic!("{d:?}");
+                };
+                let block = blocks
+                    .iter_mut()
+                    .find(|b| b.0 == d.content_block_index)
+                    .expect("a delta for a started block");
+                block.2.push_str(&t.input);
+                order.push(format!("delta {}", d.content_block_index));
+            }
+            ConverseStreamOutput::ContentBlockStop(s) => {
+                order.push(format!("stop {}", s.content_block_index));
+            }
+            ConverseStreamOutput::MessageStop(m) => assert_eq!(m.stop_reason, StopReason::ToolUse),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        blocks,
+        [
+            (
+                0,
+                "get_weather".to_owned(),
+                "{\"city\":\"Paris\"}".to_owned()
+            ),
+            (1, "get_time".to_owned(), "{\"tz\":\"UTC\"}".to_owned()),
+        ]
+    );
+    assert_eq!(
+        order,
+        [
+            "start 0", "delta 0", "delta 0", "stop 0", "start 1", "delta 1", "stop 1"
+        ]
+    );
+}
+
+#[test]
 fn compatible_servers_reasoning_streams_as_reasoning_content() {
     let events = decode(include_str!("fixtures/reasoning_vllm.sse")).unwrap();
     let rendered = format!("{events:?}");
@@ -310,4 +363,61 @@ fn several_choices_are_refused_since_converse_answers_with_one() {
     c.request.additional_model_request_fields =
         Some(crate::providers::vocab::to_document(&json!({ "n": 1 })));
     assert!(OpenAi::default().request(&c, false).is_ok());
+}
+
+#[test]
+fn a_legacy_function_call_is_a_tool_use() {
+    let body = json!({
+        "choices": [{ "index": 0, "finish_reason": "function_call", "message": {
+            "role": "assistant", "content": null,
+            "function_call": { "name": "get_weather", "arguments": "{\"city\":\"Oslo\"}" }
+        }}],
+        "usage": { "prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12 }
+    });
+    let out = response::output(body.to_string().as_bytes(), 3).unwrap();
+    assert_eq!(out.stop_reason, StopReason::ToolUse);
+    let quarry_bedrock_runtime::types::ConverseOutput::Message(message) = &out.output;
+    let [ContentBlock::ToolUse(call)] = message.content.as_slice() else {
+        panic!("{message:?}");
+    };
+    assert_eq!(
+        (call.tool_use_id.as_str(), call.name.as_str()),
+        ("call_function", "get_weather")
+    );
+    assert_eq!(
+        format!("{:?}", call.input),
+        format!(
+            "{:?}",
+            response::arguments(&json!("{\"city\":\"Oslo\"}")).unwrap()
+        )
+    );
+
+    let events = decode(concat!(
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"function_call\":{\"name\":\"get_weather\",\"arguments\":\"\"}}}]}\n\n",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"function_call\":{\"arguments\":\"{\\\"city\\\":\"}}}]}\n\n",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"function_call\":{\"arguments\":\"\\\"Oslo\\\"}\"}}}]}\n\n",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"function_call\"}]}\n\n",
+        "data: [DONE]\n\n",
+    ))
+    .unwrap();
+    let rendered = format!("{events:?}");
+    assert!(
+        rendered.contains("tool_use_id: \"call_function\""),
+        "{rendered}"
+    );
+    assert!(rendered.contains("name: \"get_weather\""), "{rendered}");
+    let input: String = events
+        .iter()
+        .filter_map(|e| match e {
+            ConverseStreamOutput::ContentBlockDelta(d) => match &d.delta {
+                quarry_bedrock_runtime::types::ContentBlockDelta::ToolUse(t) => {
+                    Some(t.input.as_str())
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(input, "{\"city\":\"Oslo\"}");
+    assert!(rendered.contains("ToolUse"), "{rendered}");
 }
