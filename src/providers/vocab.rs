@@ -253,6 +253,27 @@ pub mod events {
         )
     }
 
+    /// A citation for the text block being streamed: what was cited, from where.
+    pub fn citation(
+        index: i32,
+        title: Option<String>,
+        source: Option<String>,
+        cited_text: Option<String>,
+        location: Option<quarry_bedrock_runtime::types::CitationLocation>,
+    ) -> ConverseStreamOutput {
+        use quarry_bedrock_runtime::types::{CitationSourceContentDelta, CitationsDelta};
+        delta(
+            index,
+            ContentBlockDelta::Citation(CitationsDelta {
+                title,
+                source,
+                source_content: cited_text
+                    .map(|t| vec![CitationSourceContentDelta { text: Some(t) }]),
+                location,
+            }),
+        )
+    }
+
     pub fn reasoning_text(index: i32, text: String) -> ConverseStreamOutput {
         delta(
             index,

@@ -2,10 +2,7 @@
 
 use std::collections::HashMap;
 
-use quarry_bedrock_runtime::types::{
-    CitationSourceContentDelta, CitationsDelta, ContentBlockDelta, ContentBlockDeltaEvent,
-    ConverseStreamOutput, StopReason,
-};
+use quarry_bedrock_runtime::types::{ConverseStreamOutput, StopReason};
 use serde_json::{Map, Value};
 
 use super::{NAME, response, stream_error_kind};
@@ -52,20 +49,16 @@ fn upstream_index(v: &Value) -> Result<i64, ProviderError> {
         .ok_or_else(|| malformed_upstream(NAME, "a content block event without an index"))
 }
 
-/// A citation delta: the one Converse stream event [`events`] has no constructor for.
+/// A citation delta, in Converse's terms.
 fn citation_delta(index: i32, citation: &Value) -> ConverseStreamOutput {
     let parts = response::citation_parts(citation);
-    ConverseStreamOutput::ContentBlockDelta(ContentBlockDeltaEvent {
-        delta: ContentBlockDelta::Citation(CitationsDelta {
-            title: parts.title,
-            source: parts.source,
-            source_content: parts
-                .cited_text
-                .map(|t| vec![CitationSourceContentDelta { text: Some(t) }]),
-            location: parts.location,
-        }),
-        content_block_index: index,
-    })
+    events::citation(
+        index,
+        parts.title,
+        parts.source,
+        parts.cited_text,
+        parts.location,
+    )
 }
 
 impl Decoder {
