@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use quarry_bedrock_runtime::types::{
-    ContentBlock, ConversationRole, DocumentBlock, DocumentContentBlock, DocumentFormat,
-    DocumentSource, ImageBlock, ImageSource, InferenceConfiguration, Message,
-    ReasoningContentBlock, SystemContentBlock, Tool, ToolChoice, ToolConfiguration,
-    ToolInputSchema, ToolResultBlock, ToolResultContentBlock, ToolResultStatus,
+    AudioBlock, AudioFormat, AudioSource, ContentBlock, ConversationRole, DocumentBlock,
+    DocumentContentBlock, DocumentFormat, DocumentSource, ImageBlock, ImageSource,
+    InferenceConfiguration, Message, ReasoningContentBlock, SystemContentBlock, Tool, ToolChoice,
+    ToolConfiguration, ToolInputSchema, ToolResultBlock, ToolResultContentBlock, ToolResultStatus,
+    VideoBlock, VideoFormat, VideoSource,
 };
 use serde_json::{Map, Value, json};
 
@@ -155,6 +156,51 @@ fn image(image: &ImageBlock) -> Result<Value, ProviderError> {
     }
 }
 
+/// A video as inline data, in the media types Gemini reads.
+fn video(video: &VideoBlock) -> Result<Value, ProviderError> {
+    let mime = match &video.format {
+        VideoFormat::Mp4 => "video/mp4",
+        VideoFormat::Mov => "video/mov",
+        VideoFormat::Mpeg => "video/mpeg",
+        VideoFormat::Mpg => "video/mpg",
+        VideoFormat::Webm => "video/webm",
+        VideoFormat::Flv => "video/x-flv",
+        VideoFormat::Wmv => "video/wmv",
+        VideoFormat::ThreeGp => "video/3gpp",
+        other => {
+            return Err(unsupported(
+                NAME,
+                format!("video format {}", other.as_str()),
+            ));
+        }
+    };
+    match &video.source {
+        VideoSource::Bytes(bytes) => Ok(inline(mime, bytes.as_ref())),
+        VideoSource::S3Location(_) => Err(unsupported(NAME, "video s3Location source")),
+    }
+}
+
+/// Audio as inline data, in the media types Gemini reads.
+fn audio(audio: &AudioBlock) -> Result<Value, ProviderError> {
+    let mime = match &audio.format {
+        AudioFormat::Wav => "audio/wav",
+        AudioFormat::Mp3 => "audio/mp3",
+        AudioFormat::Aac => "audio/aac",
+        AudioFormat::Ogg => "audio/ogg",
+        AudioFormat::Flac => "audio/flac",
+        other => {
+            return Err(unsupported(
+                NAME,
+                format!("audio format {}", other.as_str()),
+            ));
+        }
+    };
+    match &audio.source {
+        AudioSource::Bytes(bytes) => Ok(inline(mime, bytes.as_ref())),
+        AudioSource::S3Location(_) => Err(unsupported(NAME, "audio s3Location source")),
+    }
+}
+
 /// A document as parts: inline data for the formats Gemini reads (pdf and text-like ones), text
 /// parts for text sources.
 fn document(doc: &DocumentBlock) -> Result<Vec<Value>, ProviderError> {
@@ -201,6 +247,8 @@ fn user_parts(
             ContentBlock::Text(text) => parts.push(json!({ "text": text })),
             ContentBlock::Image(block) => parts.push(image(block)?),
             ContentBlock::Document(doc) => parts.extend(document(doc)?),
+            ContentBlock::Video(block) => parts.push(video(block)?),
+            ContentBlock::Audio(block) => parts.push(audio(block)?),
             ContentBlock::ToolResult(result) => parts.push(function_response(result, names)?),
             ContentBlock::CachePoint(_) => {}
             ContentBlock::ToolUse(_) => {

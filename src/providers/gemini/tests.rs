@@ -391,6 +391,57 @@ fn images_and_documents_go_inline() {
 }
 
 #[test]
+fn video_and_audio_go_inline_in_the_types_gemini_reads() {
+    use quarry_bedrock_runtime::types::{AudioBlock, AudioFormat, AudioSource};
+    let video = |format, data: &[u8]| {
+        ContentBlock::Video(VideoBlock {
+            format,
+            source: VideoSource::Bytes(aws_smithy_types::Blob::new(data.to_vec())),
+        })
+    };
+    let audio = |format, data: &[u8]| {
+        ContentBlock::Audio(AudioBlock {
+            format,
+            source: AudioSource::Bytes(aws_smithy_types::Blob::new(data.to_vec())),
+            error: None,
+        })
+    };
+    let message = user(vec![
+        video(VideoFormat::Mp4, b"mp4"),
+        video(VideoFormat::Mov, b"mov"),
+        video(VideoFormat::ThreeGp, b"3gp"),
+        audio(AudioFormat::Mp3, b"ID3"),
+        audio(AudioFormat::Wav, b"RIFF"),
+        text("What happens here?"),
+    ]);
+    let seen = sent(&call(vec![message]), false);
+    let parts = seen["body"]["contents"][0]["parts"].as_array().unwrap();
+    let inline: Vec<(&str, &str)> = parts
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p["inlineData"]["mimeType"].as_str()?,
+                p["inlineData"]["data"].as_str()?,
+            ))
+        })
+        .collect();
+    assert_eq!(
+        inline,
+        [
+            ("video/mp4", "bXA0"),
+            ("video/mov", "bW92"),
+            ("video/3gpp", "M2dw"),
+            ("audio/mp3", "SUQz"),
+            ("audio/wav", "UklGRg==")
+        ]
+    );
+    let mkv = request::body(&call(vec![user(vec![video(VideoFormat::Mkv, b"x")])])).unwrap_err();
+    assert!(mkv.message.contains("video format mkv"), "{}", mkv.message);
+    let pcm = request::body(&call(vec![user(vec![audio(AudioFormat::Pcm, b"x")])])).unwrap_err();
+    assert!(pcm.message.contains("audio format pcm"), "{}", pcm.message);
+}
+
+#[test]
 fn reasoning_history_keeps_signatures_on_their_parts() {
     let history = vec![
         user(vec![text("Weather in Paris?")]),
@@ -629,9 +680,9 @@ fn what_gemini_cannot_take_is_refused_by_name() {
         (
             vec![user(vec![ContentBlock::Video(VideoBlock {
                 format: VideoFormat::Mp4,
-                source: VideoSource::Bytes(Blob::new(vec![0])),
+                source: VideoSource::S3Location(s3()),
             })])],
-            "video content is not supported by provider 'gemini'",
+            "video s3Location source is not supported by provider 'gemini'",
         ),
         (
             vec![user(vec![reasoning("hm", None)])],
