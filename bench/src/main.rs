@@ -1,6 +1,7 @@
 //! `quarry-bench`: Converse through the gateway vs. the same fake upstream called directly, in one
 //! run; throughput, latency percentiles, CPU per request and time to first event.
 
+mod files;
 mod upstream;
 
 use std::net::SocketAddr;
@@ -446,6 +447,9 @@ fn machine() -> String {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("files") {
+        return files::run(std::env::args().skip(2)).await;
+    }
     let settings = settings()?;
     let upstream = upstream::serve(settings.stream).await?;
     let (gateway, gateway_addr) = start_gateway(upstream)?;

@@ -1,4 +1,5 @@
-//! `cargo xtask bench`: builds the gateway and the load generator in release mode and runs them.
+//! `cargo xtask bench [files]`: builds the gateway and the load generator in release mode and
+//! runs them.
 
 use std::path::Path;
 use std::process::Command;
@@ -6,23 +7,10 @@ use std::process::Command;
 use anyhow::{Context as _, bail};
 
 pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
-    let mut forwarded = Vec::new();
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        match arg.as_str() {
-            "--duration" | "--concurrency" => {
-                let value = rest
-                    .next()
-                    .with_context(|| format!("{arg} needs a value"))?;
-                forwarded.extend([arg.clone(), value.clone()]);
-            }
-            "--write" => forwarded.extend([
-                "--write".to_owned(),
-                root.join("docs/benchmarks.md").display().to_string(),
-            ]),
-            other => bail!("unknown argument {other} (--duration S, --concurrency C, --write)"),
-        }
-    }
+    let forwarded = match args.first().map(String::as_str) {
+        Some("files") => files_args(root, &args[1..])?,
+        _ => converse_args(root, args)?,
+    };
     println!("==> cargo build --release -p quarry -p quarry-bench --bins");
     let status = Command::new(env!("CARGO"))
         .args([
@@ -52,4 +40,52 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
         bail!("quarry-bench failed");
     }
     Ok(())
+}
+
+/// `bench [--duration S] [--concurrency C] [--write]`: Converse through the gateway vs. direct.
+fn converse_args(root: &Path, args: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut forwarded = Vec::new();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--duration" | "--concurrency" => {
+                let value = rest
+                    .next()
+                    .with_context(|| format!("{arg} needs a value"))?;
+                forwarded.extend([arg.clone(), value.clone()]);
+            }
+            "--write" => forwarded.extend(write_to(root)),
+            other => bail!("unknown argument {other} (--duration S, --concurrency C, --write)"),
+        }
+    }
+    Ok(forwarded)
+}
+
+/// `bench files [--sizes LIST] [--dir DIR] [--write]`: PutObject and GetObject through the
+/// gateway vs. writing and reading the same bytes on the same disk directly.
+fn files_args(root: &Path, args: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut forwarded = vec!["files".to_owned()];
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--sizes" | "--dir" => {
+                let value = rest
+                    .next()
+                    .with_context(|| format!("{arg} needs a value"))?;
+                forwarded.extend([arg.clone(), value.clone()]);
+            }
+            "--write" => forwarded.extend(write_to(root)),
+            other => bail!(
+                "unknown argument {other} (files [--sizes 1M*50,256M*3] [--dir DIR] [--write])"
+            ),
+        }
+    }
+    Ok(forwarded)
+}
+
+fn write_to(root: &Path) -> [String; 2] {
+    [
+        "--write".to_owned(),
+        root.join("docs/benchmarks.md").display().to_string(),
+    ]
 }

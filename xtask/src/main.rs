@@ -21,6 +21,9 @@ usage: cargo xtask <task>
   bench [--duration S] [--concurrency C] [--write]
                                                the gateway's overhead against a direct call (release build;
                                                --write puts the results in docs/benchmarks.md)
+  bench files [--sizes 1M*50,256M*3] [--dir DIR] [--write]
+                                               PutObject/GetObject through the gateway against direct disk
+                                               writes and reads (release build; --write: docs/benchmarks.md)
 ";
 
 fn main() -> anyhow::Result<()> {

@@ -26,6 +26,8 @@ pub const PART_NUMBERS: std::ops::RangeInclusive<i32> = 1..=10_000;
 const LIST_BATCH: usize = 1000;
 /// How many body chunks may wait for the writer thread: backpressure keeps memory flat.
 const SPOOL_QUEUE: usize = 8;
+/// How much of a body the writer lets pile up in the page cache before syncing it.
+const SYNC_EVERY: usize = 16 * 1024 * 1024;
 /// Reads of a stored body are this large.
 const READ_CHUNK: usize = 256 * 1024;
 
@@ -220,16 +222,19 @@ impl Drop for TempBody {
     }
 }
 
-/// A body being written: chunks go to a blocking writer thread, which hashes and writes them.
+/// A body being written: chunks go to a blocking writer thread, which writes them, and to a
+/// blocking hasher thread, which feeds them to the observer, so digests and disk overlap.
 pub struct Spool<O> {
     tx: tokio::sync::mpsc::Sender<Bytes>,
-    task: tokio::task::JoinHandle<std::io::Result<(O, TempBody)>>,
+    hash_tx: tokio::sync::mpsc::Sender<Bytes>,
+    task: tokio::task::JoinHandle<std::io::Result<TempBody>>,
+    hasher: tokio::task::JoinHandle<O>,
 }
 
 impl<O: Observer> Spool<O> {
-    /// Queues a chunk; waits while the writer is behind.
+    /// Queues a chunk; waits while the writer or the hasher is behind.
     pub async fn write(&mut self, chunk: Bytes) -> Result<(), StoreError> {
-        if self.tx.send(chunk).await.is_err() {
+        if self.hash_tx.send(chunk.clone()).await.is_err() || self.tx.send(chunk).await.is_err() {
             // The writer stopped: its error is reported by `finish`.
             return Err(StoreError::Io(std::io::Error::other(
                 "the body writer stopped",
@@ -241,10 +246,17 @@ impl<O: Observer> Spool<O> {
     /// Waits until every byte is on disk and synced; the observer has seen them all.
     pub async fn finish(self) -> Result<(O, TempBody), StoreError> {
         drop(self.tx);
-        self.task
+        drop(self.hash_tx);
+        let body = self
+            .task
             .await
             .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?
-            .map_err(StoreError::Io)
+            .map_err(StoreError::Io)?;
+        let observer = self
+            .hasher
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?;
+        Ok((observer, body))
     }
 }
 
@@ -387,24 +399,43 @@ impl Store {
         Ok(())
     }
 
-    /// Starts writing a body; `observer` sees every byte on the writer thread.
+    /// Starts writing a body; `observer` sees every byte, on a thread of its own.
     pub fn spool<O: Observer>(&self, mut observer: O) -> Spool<O> {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(SPOOL_QUEUE);
+        let (hash_tx, mut hash_rx) = tokio::sync::mpsc::channel::<Bytes>(SPOOL_QUEUE);
         let path = self.tmp.join(random_id());
         let task = tokio::task::spawn_blocking(move || {
             let mut body = TempBody { path, size: 0 };
             let file = std::fs::File::create(&body.path)?;
             let mut out = std::io::BufWriter::with_capacity(1024 * 1024, file);
+            let mut unsynced = 0;
             while let Some(chunk) = rx.blocking_recv() {
-                observer.update(&chunk);
                 out.write_all(&chunk)?;
                 body.size += chunk.len() as u64;
+                unsynced += chunk.len();
+                // Start writeback while the body is still arriving: the final fsync is short.
+                if unsynced >= SYNC_EVERY {
+                    out.flush()?;
+                    out.get_ref().sync_data()?;
+                    unsynced = 0;
+                }
             }
             let file = out.into_inner().map_err(|e| e.into_error())?;
             file.sync_all()?;
-            Ok((observer, body))
+            Ok(body)
         });
-        Spool { tx, task }
+        let hasher = tokio::task::spawn_blocking(move || {
+            while let Some(chunk) = hash_rx.blocking_recv() {
+                observer.update(&chunk);
+            }
+            observer
+        });
+        Spool {
+            tx,
+            hash_tx,
+            task,
+            hasher,
+        }
     }
 
     /// Moves `body` into place as `bucket/key`, replacing what was there: the last commit wins,
