@@ -588,7 +588,11 @@ async fn response_overrides_replace_stored_headers_on_get_and_head() {
         .send()
         .await
         .unwrap();
-    assert_eq!(head.content_type(), Some("text/csv"), "not overridden: stored");
+    assert_eq!(
+        head.content_type(),
+        Some("text/csv"),
+        "not overridden: stored"
+    );
     assert_eq!(head.content_disposition(), Some("inline"));
     assert_eq!(head.cache_control(), Some("private"));
     let plain = s3

@@ -66,7 +66,22 @@ pub fn run_ci(root: &Path) -> anyhow::Result<()> {
         ],
     )?;
     crate::sigv4_vectors::run(root)?;
-    cargo(root, &["test", "--workspace", "--no-fail-fast"])?;
+    // The tests that run the gateway as a process use the binary this same build produces,
+    // rather than building it again from inside a test.
+    let binary = crate::conformance::target_dir(root).join("debug/quarry");
+    println!(
+        "==> cargo test --workspace --no-fail-fast (QUARRY_BIN={})",
+        binary.display()
+    );
+    let status = Command::new(env!("CARGO"))
+        .args(["test", "--workspace", "--no-fail-fast"])
+        .env("QUARRY_BIN", &binary)
+        .current_dir(root)
+        .status()
+        .context("running cargo test")?;
+    if !status.success() {
+        bail!("cargo test --workspace --no-fail-fast failed");
+    }
     crate::conformance::run(root, false)?;
     Ok(())
 }

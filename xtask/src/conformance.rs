@@ -180,6 +180,8 @@ pub fn run(root: &Path, build: bool) -> anyhow::Result<()> {
             .env("QUARRY_SIGV4_URL", format!("http://{signed_addr}"))
             .env("QUARRY_LEG_URLS", leg_urls.join(","))
             .env("QUARRY_FAKE_URL", format!("http://{fake}"))
+            // For tests that start a gateway of their own (the peak-memory test).
+            .env("QUARRY_BIN", target_dir(root).join("debug/quarry"))
             .current_dir(root),
         "pytest conformance/python",
     )
@@ -253,7 +255,7 @@ fn bedrock_env() -> Vec<(&'static str, Option<&'static str>)> {
 }
 
 /// Where cargo puts build output: `CARGO_TARGET_DIR` when set, else `target/`.
-fn target_dir(root: &Path) -> PathBuf {
+pub fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 

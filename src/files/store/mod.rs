@@ -25,7 +25,7 @@ pub const PART_NUMBERS: std::ops::RangeInclusive<i32> = 1..=10_000;
 /// Rows read per listing query.
 const LIST_BATCH: usize = 1000;
 /// How many body chunks may wait for the writer thread: backpressure keeps memory flat.
-const SPOOL_QUEUE: usize = 8;
+const SPOOL_QUEUE: usize = 4;
 /// How much of a body the writer lets pile up in the page cache before syncing it.
 const SYNC_EVERY: usize = 16 * 1024 * 1024;
 /// Reads of a stored body are this large.
@@ -407,7 +407,8 @@ impl Store {
         let task = tokio::task::spawn_blocking(move || {
             let mut body = TempBody { path, size: 0 };
             let file = std::fs::File::create(&body.path)?;
-            let mut out = std::io::BufWriter::with_capacity(1024 * 1024, file);
+            // Per upload in flight: boto3 sends ten parts at once, so this stays modest.
+            let mut out = std::io::BufWriter::with_capacity(256 * 1024, file);
             let mut unsynced = 0;
             while let Some(chunk) = rx.blocking_recv() {
                 out.write_all(&chunk)?;
