@@ -7,6 +7,8 @@ mock provider's own behaviour is marked `mock_only` and runs on the mock leg alo
 """
 
 import os
+import tomllib
+from pathlib import Path
 
 import boto3
 import pytest
@@ -80,6 +82,25 @@ def seed_s3(url, provider):
     )
     client.meta.events.register("before-send", add_provider_header)
     return client
+
+
+SIGV4_TOML = Path(__file__).with_name("sigv4.toml")
+
+
+def sigv4_key():
+    """The (access key id, secret) sigv4.toml configures for the SigV4 gateway."""
+    with open(SIGV4_TOML, "rb") as f:
+        key = tomllib.load(f)["auth"]["keys"][0]
+    return key["access_key_id"], key["secret_access_key"]
+
+
+@pytest.fixture(scope="session")
+def sigv4_url():
+    """The SigV4-mode gateway (conformance/python/sigv4.toml)."""
+    url = os.environ.get("QUARRY_SIGV4_URL")
+    if not url:
+        pytest.fail("QUARRY_SIGV4_URL is not set: run the suite through `cargo xtask conformance`")
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -12,15 +12,14 @@ import os
 import re
 import subprocess
 import sys
-import tomllib
 import uuid
-from pathlib import Path
 
 import boto3
 import pytest
 from botocore.config import Config
 
-SIGV4_TOML = Path(__file__).with_name("sigv4.toml")
+from conftest import sigv4_key
+
 
 # Every AWS variable that could point the CLI elsewhere than the test's own settings.
 AWS_ENV_CLEARED = (
@@ -38,21 +37,6 @@ AWS_ENV_CLEARED = (
     "AWS_CA_BUNDLE",
     "AWS_REGION",
 )
-
-
-def sigv4_key():
-    """The (access key id, secret) sigv4.toml configures for the SigV4 gateway."""
-    with open(SIGV4_TOML, "rb") as f:
-        key = tomllib.load(f)["auth"]["keys"][0]
-    return key["access_key_id"], key["secret_access_key"]
-
-
-@pytest.fixture(scope="module")
-def sigv4_url():
-    url = os.environ.get("QUARRY_SIGV4_URL")
-    if not url:
-        pytest.fail("QUARRY_SIGV4_URL is not set: run the suite through `cargo xtask conformance`")
-    return url
 
 
 def aws(url, cwd, *args, key_id="AKIDCLITEST", secret="cli-test-secret"):

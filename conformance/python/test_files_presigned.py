@@ -6,35 +6,19 @@ code S3 sends (SignatureDoesNotMatch, AccessDenied for an expired URL, NoSuchKey
 """
 
 import hashlib
-import os
 import time
-import tomllib
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import boto3
 import pytest
 from botocore.config import Config
 
-SIGV4_TOML = Path(__file__).with_name("sigv4.toml")
+from conftest import sigv4_key
 
-
-def sigv4_key():
-    with open(SIGV4_TOML, "rb") as f:
-        key = tomllib.load(f)["auth"]["keys"][0]
-    return key["access_key_id"], key["secret_access_key"]
-
-
-@pytest.fixture(scope="module")
-def sigv4_url():
-    url = os.environ.get("QUARRY_SIGV4_URL")
-    if not url:
-        pytest.fail("QUARRY_SIGV4_URL is not set: run the suite through `cargo xtask conformance`")
-    return url
 
 
 @pytest.fixture(scope="module")

@@ -6,14 +6,15 @@ Host header (`<bucket>.localhost:<port>`), which the gateway serves under `[file
 request still carries `Host: <bucket>.localhost:<port>`, exactly as it would through DNS.
 """
 
-import os
 from urllib.parse import urlsplit
 
 import boto3
 import pytest
 from botocore.config import Config
 
-SIGV4_KEY = ("AKIAQUARRYCONFORM01", "conformance-secret")
+from conftest import sigv4_key
+
+SIGV4_KEY = sigv4_key()
 
 
 def virtual_client(gateway_url, key=("dummy-key", "dummy-secret")):
@@ -58,10 +59,8 @@ def test_virtual_hosted_style_round_trip(base_url):
     assert sent_hosts.count("virtual-bucket.localhost") >= 6, sent_hosts
 
 
-def test_virtual_hosted_style_is_signed_over_the_bucket_host():
-    url = os.environ.get("QUARRY_SIGV4_URL")
-    if not url:
-        pytest.fail("QUARRY_SIGV4_URL is not set: run the suite through `cargo xtask conformance`")
+def test_virtual_hosted_style_is_signed_over_the_bucket_host(sigv4_url):
+    url = sigv4_url
     round_trip(virtual_client(url, SIGV4_KEY), "virtual-signed")
     wrong = virtual_client(url, (SIGV4_KEY[0], "wrong-secret"))
     with pytest.raises(wrong.exceptions.ClientError) as err:

@@ -1,22 +1,14 @@
 """SigV4 mode: boto3 signing with a gateway-issued key gets through; a wrong secret gets Bedrock's 403."""
 
-import os
 
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-KEY_ID = "AKIAQUARRYCONFORM01"
-SECRET = "conformance-secret"
+from conftest import sigv4_key
 
-
-@pytest.fixture(scope="module")
-def sigv4_url():
-    url = os.environ.get("QUARRY_SIGV4_URL")
-    if not url:
-        pytest.fail("QUARRY_SIGV4_URL is not set: run the suite through `cargo xtask conformance`")
-    return url
+KEY_ID, SECRET = sigv4_key()
 
 
 def client(url, secret):
