@@ -4,7 +4,8 @@
 use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
@@ -100,29 +101,13 @@ impl Drop for Scratch {
 /// Starts `target/release/quarry` with the embedded default config (no auth) and `data_dir`.
 fn start_gateway(data_dir: &Path) -> anyhow::Result<(Gateway, SocketAddr)> {
     let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-    let binary = std::env::current_exe()?
-        .parent()
-        .context("the bench binary has a directory")?
-        .join("quarry");
-    let child = Command::new(&binary)
-        .args(["serve", "--listen", &addr.to_string(), "--data-dir"])
-        .arg(data_dir)
-        .env_remove("QUARRY_CONFIG")
-        .env_remove("QUARRY_LISTEN")
-        .env_remove("QUARRY_DATA_DIR")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {}", binary.display()))?;
-    let gateway = Gateway(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(addr).is_err() {
-        ensure!(
-            Instant::now() < deadline,
-            "the gateway did not listen on {addr}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let gateway = crate::spawn_gateway(addr, |cmd| {
+        cmd.args(["serve", "--listen", &addr.to_string(), "--data-dir"])
+            .arg(data_dir)
+            .env_remove("QUARRY_CONFIG")
+            .env_remove("QUARRY_LISTEN")
+            .env_remove("QUARRY_DATA_DIR");
+    })?;
     Ok((gateway, addr))
 }
 

@@ -79,13 +79,25 @@ fn start_gateway(upstream: SocketAddr) -> anyhow::Result<(Gateway, SocketAddr)> 
     );
     let path = dir.join("quarry.toml");
     std::fs::write(&path, config)?;
+    let gateway = spawn_gateway(addr, |cmd| {
+        cmd.args(["serve", "--config"]).arg(&path);
+    })?;
+    Ok((gateway, addr))
+}
+
+/// Starts the release `quarry` next to this binary, set up by `configure`, and waits until it
+/// listens on `addr`.
+fn spawn_gateway(
+    addr: SocketAddr,
+    configure: impl FnOnce(&mut Command),
+) -> anyhow::Result<Gateway> {
     let binary = std::env::current_exe()?
         .parent()
         .context("the bench binary has a directory")?
         .join("quarry");
-    let child = Command::new(&binary)
-        .args(["serve", "--config"])
-        .arg(&path)
+    let mut cmd = Command::new(&binary);
+    configure(&mut cmd);
+    let child = cmd
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
@@ -99,7 +111,7 @@ fn start_gateway(upstream: SocketAddr) -> anyhow::Result<(Gateway, SocketAddr)> 
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    Ok((gateway, addr))
+    Ok(gateway)
 }
 
 /// CPU time (user + system) a process has used, from `/proc/<pid>/stat`.
