@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod batch;
 pub mod config;
 pub mod context;
 pub mod db;

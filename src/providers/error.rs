@@ -49,6 +49,20 @@ impl ErrorKind {
         }
     }
 
+    /// The HTTP status Bedrock answers this kind with.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::Validation | Self::ServiceQuotaExceeded => 400,
+            Self::AccessDenied => 403,
+            Self::ResourceNotFound => 404,
+            Self::ModelTimeout => 408,
+            Self::ModelError | Self::ModelStreamError => 424,
+            Self::Throttling | Self::ModelNotReady => 429,
+            Self::ServiceUnavailable => 503,
+            Self::InternalServer => 500,
+        }
+    }
+
     /// Parses a code, with or without the `Exception` suffix, case-insensitively, ignoring `-` and
     /// `_` (`ThrottlingException`, `throttle`, `model-timeout` all parse).
     pub fn parse(s: &str) -> Option<Self> {
