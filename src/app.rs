@@ -5,7 +5,8 @@ use std::sync::Arc;
 use aws_smithy_http_server::schema::routing::RouterBuildError;
 
 use crate::config::{
-    Config, ConfigError, Env, Flags, ProviderConfig, RemoteConfig, Source, WeightedKey,
+    BedrockCredentials, Config, ConfigError, Env, Flags, ProviderConfig, RemoteConfig, Source,
+    WeightedKey,
 };
 use crate::db::Database;
 use crate::dispatch::{BodyLimits, Gateway};
@@ -53,10 +54,26 @@ impl From<crate::config::BodyLimits> for BodyLimits {
 /// Bedrock Runtime over the configured providers and the files API over the data dir; the
 /// control plane not implemented yet. Creates the data dir if needed.
 pub fn gateway(config: &Config) -> Result<Gateway, BuildError> {
+    build(config, None)
+}
+
+/// [`gateway`], every call to AWS (bedrock providers without an API key, and their S3 buckets)
+/// signed with `credentials` instead of the AWS SDK's default chain (tests, embedders).
+pub fn gateway_with_aws_credentials(
+    config: &Config,
+    credentials: aws_credential_types::Credentials,
+) -> Result<Gateway, BuildError> {
+    build(config, Some(&credentials))
+}
+
+fn build(
+    config: &Config,
+    credentials: Option<&aws_credential_types::Credentials>,
+) -> Result<Gateway, BuildError> {
     let providers = config
         .providers
         .iter()
-        .map(|(id, provider)| provider_for(id, provider))
+        .map(|(id, provider)| provider_for(id, provider, credentials))
         .collect::<Result<Vec<_>, _>>()?;
     let fallbacks = config
         .providers
@@ -72,7 +89,8 @@ pub fn gateway(config: &Config) -> Result<Gateway, BuildError> {
     )?
     .with_fallbacks(fallbacks)?;
     let runtime = Arc::new(Runtime::new(routes));
-    let files = Arc::new(files(config)?);
+    let file_routes = FileRoutes::with_aws_credentials(config, credentials)?;
+    let files = Arc::new(files(config, file_routes.clone())?);
     let gateway = Gateway::with_limits(
         runtime.clone(),
         Arc::new(NotImplementedYet),
@@ -82,11 +100,12 @@ pub fn gateway(config: &Config) -> Result<Gateway, BuildError> {
     Ok(gateway
         .with_auth(config.auth.to_auth_mode())
         .with_base_domain(config.files.base_domain.as_deref())
-        .with_passthrough(runtime))
+        .with_passthrough(runtime)
+        .with_files_relay(Arc::new(file_routes)))
 }
 
 /// The files API over the local store in the data dir.
-fn files(config: &Config) -> Result<Files, BuildError> {
+fn files(config: &Config, routes: FileRoutes) -> Result<Files, BuildError> {
     let dir = &config.server.data_dir;
     std::fs::create_dir_all(dir).map_err(crate::files::store::StoreError::Io)?;
     let db = Database::open(&dir.join("quarry.db"))?;
@@ -96,12 +115,16 @@ fn files(config: &Config) -> Result<Files, BuildError> {
         FilesSettings {
             region: config.files.region.clone(),
         },
-        FileRoutes::from_config(config)?,
+        routes,
     ))
 }
 
 /// The client for one configured provider.
-fn provider_for(id: &ProviderId, config: &ProviderConfig) -> Result<Arc<dyn Provider>, BuildError> {
+fn provider_for(
+    id: &ProviderId,
+    config: &ProviderConfig,
+    aws_credentials: Option<&aws_credential_types::Credentials>,
+) -> Result<Arc<dyn Provider>, BuildError> {
     let transport = |remote: &RemoteConfig, keys: &[WeightedKey]| {
         Transport::new(id.clone(), remote.upstream, keys.to_vec())
     };
@@ -114,12 +137,20 @@ fn provider_for(id: &ProviderId, config: &ProviderConfig) -> Result<Arc<dyn Prov
             &c.base_url,
             c.headers.clone(),
         )),
-        ProviderConfig::Bedrock(c) => Arc::new(Bedrock::new(
-            id.clone(),
-            c,
-            // AWS credentials are not keys to rotate: the provider signs or sends its own.
-            transport(&c.remote, &[])?,
-        )),
+        ProviderConfig::Bedrock(c) => {
+            let bedrock = Bedrock::new(
+                id.clone(),
+                c,
+                // AWS credentials are not keys to rotate: the provider signs or sends its own.
+                transport(&c.remote, &[])?,
+            );
+            Arc::new(match (aws_credentials, &c.credentials) {
+                (Some(fixed), BedrockCredentials::AwsDefaultChain) => {
+                    bedrock.with_credentials(fixed.clone())
+                }
+                _ => bedrock,
+            })
+        }
         ProviderConfig::Gemini(c) => Arc::new(UpstreamProvider::new(
             id.clone(),
             Gemini,

@@ -8,7 +8,9 @@
 //! Bedrock Runtime calls addressed to a model (`POST /model/{modelId}/{operation}`) are first
 //! offered to the [`PassthroughRouter`]: when the call routes to a provider that takes requests
 //! unchanged (AWS Bedrock itself), the body is relayed as received and the answer streamed back as
-//! it comes, without going through the generated router.
+//! it comes, without going through the generated router. Files requests for a provider that keeps
+//! its files in a real S3 bucket (`[providers.<id>.s3]`) are likewise relayed to S3 by the
+//! [`FileRoutes`]' relay, after authentication, instead of reaching the generated S3 router.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -30,6 +32,7 @@ use tower::{Layer as _, Service, ServiceExt as _};
 
 use crate::auth::{AuthMode, BEDROCK_SERVICES, Identity, Verifier};
 use crate::context::CallContext;
+use crate::files::routing::FileRoutes;
 use crate::providers::{ErrorKind, ModelId, Provider, ProviderError, RawRequest, RuntimeOperation};
 
 /// Where Bedrock is served besides `/`.
@@ -94,6 +97,8 @@ pub struct Gateway {
     control: MultiProtocolRoutingService,
     files: S3Request<MultiProtocolRoutingService>,
     passthrough: Option<Arc<dyn PassthroughRouter>>,
+    /// Files requests whose provider keeps its files in S3 are relayed there.
+    files_relay: Option<Arc<FileRoutes>>,
     /// `[files] base_domain`: a files request to `<bucket>.<domain>` names its bucket in the host.
     base_domain: Option<Arc<str>>,
 }
@@ -141,6 +146,7 @@ impl Gateway {
             control: quarry_bedrock::router(control, body_limit(limits.control))?,
             files: S3RequestLayer.layer(quarry_s3::router(files, body_limit(limits.files_xml))?),
             passthrough: None,
+            files_relay: None,
             base_domain: None,
         })
     }
@@ -154,6 +160,13 @@ impl Gateway {
     /// Offers Bedrock Runtime calls to `router` before the generated router sees them.
     pub fn with_passthrough(mut self, router: Arc<dyn PassthroughRouter>) -> Self {
         self.passthrough = Some(router);
+        self
+    }
+
+    /// Relays files requests to S3 when `routes` says their provider keeps its files there
+    /// (`x-model-provider`, else the default provider), instead of the files service.
+    pub fn with_files_relay(mut self, routes: Arc<FileRoutes>) -> Self {
+        self.files_relay = Some(routes);
         self
     }
 
@@ -332,6 +345,15 @@ fn request_id() -> String {
     format!("{:016X}{:08X}", nanos as u64, n as u32)
 }
 
+/// The header each API's clients read the request id from.
+fn request_id_header(target: Target) -> &'static str {
+    if target == Target::Files {
+        "x-amz-request-id"
+    } else {
+        "x-amzn-requestid"
+    }
+}
+
 /// Every response carries the request id, under the header each API's clients read.
 fn stamp_request_id(response: &mut http::Response<BoxBody>, id: &str, target: Target) {
     let Ok(v) = http::HeaderValue::from_str(id) else {
@@ -490,6 +512,17 @@ where
                         Err(err) => return Ok((provider_error_response(&err), false)),
                     }
                 }
+                if target == Target::Files
+                    && let Some(routes) = &this.files_relay
+                {
+                    let named = req
+                        .headers()
+                        .get(crate::runtime::routing::PROVIDER_HEADER)
+                        .map(|v| v.to_str().unwrap_or("<not UTF-8>"));
+                    if let Some(relay) = routes.relay(named) {
+                        return Ok((relay.relay(req).await, true));
+                    }
+                }
                 let response = match target {
                     Target::Runtime => this.runtime.oneshot(req).await,
                     Target::Control => this.control.oneshot(req).await,
@@ -499,7 +532,7 @@ where
             };
             let (mut response, relayed) = crate::context::scope(call, routed).await?;
             // A relayed answer keeps the upstream's request id (AWS's own, for AWS support).
-            if !(relayed && response.headers().contains_key("x-amzn-requestid")) {
+            if !(relayed && response.headers().contains_key(request_id_header(target))) {
                 stamp_request_id(&mut response, &id, target);
             }
             Ok(response)

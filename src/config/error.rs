@@ -108,6 +108,14 @@ pub enum Problem {
         "default_provider must be set: several providers are configured ({configured}) and none is called \"mock\""
     )]
     NoDefaultProvider { configured: String },
+    #[error(
+        "s3 is only for providers of type \"bedrock\" (provider {name:?} is of type {kind:?}): only AWS Bedrock's files live in S3"
+    )]
+    S3NotBedrock { name: String, kind: String },
+    #[error(
+        "provider {name:?} has an s3 table but authenticates with api_key: S3 requests are signed with AWS credentials (SigV4), which a Bedrock API key is not; remove api_key to use the AWS credential chain, or remove the s3 table"
+    )]
+    S3WithApiKey { name: String },
     #[error("given without {missing}; a TLS certificate and key go together")]
     TlsHalf {
         given: &'static str,

@@ -210,6 +210,16 @@ pub struct UninitializedBedrock {
     pub retries: UninitializedRetries,
     #[serde(default)]
     pub fallbacks: Vec<String>,
+    pub s3: Option<UninitializedS3>,
+}
+
+/// `[providers.<name>.s3]` of a bedrock provider: its files live in a real S3 bucket.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninitializedS3 {
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+    pub addressing: Option<String>,
 }
 
 /// `[[routes]]`.

@@ -14,14 +14,15 @@ use toml::de::{DeTable, DeValue};
 use super::error::{ConfigError, Origin, Problem};
 use super::file::{
     UninitializedApiKey, UninitializedAuth, UninitializedConfig, UninitializedKey,
-    UninitializedProvider, UninitializedRetries, UninitializedServer, UninitializedTimeouts,
+    UninitializedProvider, UninitializedRetries, UninitializedS3, UninitializedServer,
+    UninitializedTimeouts,
 };
 use super::sources::{Env, Flags, Overrides, process_env};
 use super::types::{
-    Allowed, AnthropicConfig, ApiKey, AuthConfig, AuthModeName, BaseUrl, BedrockConfig,
+    Addressing, Allowed, AnthropicConfig, ApiKey, AuthConfig, AuthModeName, BaseUrl, BedrockConfig,
     BedrockCredentials, BodyLimits, Config, FilesConfig, GeminiConfig, MaxTokensField,
-    OpenAiConfig, ProviderConfig, RemoteConfig, ServerConfig, SigV4Config, TlsConfig, VirtualKey,
-    WeightedKey,
+    OpenAiConfig, ProviderConfig, RemoteConfig, S3Target, ServerConfig, SigV4Config, TlsConfig,
+    VirtualKey, WeightedKey,
 };
 use crate::auth::{AccessKeyId, BearerToken, SecretKey};
 use crate::providers::mock::MockConfig;
@@ -92,6 +93,10 @@ pub fn load_from_process(path: Option<&Path>, flags: &Flags) -> Result<Config, C
 pub fn load(source: Source<'_>, env: &Env, flags: &Flags) -> Result<Config, ConfigError> {
     let at = Locator::new(source);
     let file: UninitializedConfig = toml::from_str(source.text).map_err(|e| {
+        // serde would call it an unknown field; say what it is for instead.
+        if let Some(misplaced) = misplaced_s3(&at) {
+            return misplaced;
+        }
         let message = e.message().trim().to_owned();
         let span = at.refine(e.span().unwrap_or(0..0), &message);
         ConfigError::Invalid {
@@ -101,6 +106,33 @@ pub fn load(source: Source<'_>, env: &Env, flags: &Flags) -> Result<Config, Conf
     })?;
     let overrides = Overrides::new(env, flags)?;
     validate(file, &at, env, overrides)
+}
+
+/// An `s3` table in a provider whose `type` is not `"bedrock"`, the only type whose files can
+/// live in S3.
+fn misplaced_s3(at: &Locator<'_>) -> Option<ConfigError> {
+    let providers = at.tree()?.get_ref().get("providers")?;
+    let DeValue::Table(providers) = providers.get_ref() else {
+        return None;
+    };
+    providers.iter().find_map(|(name, table)| {
+        let DeValue::Table(table) = table.get_ref() else {
+            return None;
+        };
+        let DeValue::String(kind) = table.get("type")?.get_ref() else {
+            return None;
+        };
+        let (key, _) = table.iter().find(|(k, _)| k.get_ref() == "s3")?;
+        (kind.as_ref() != "bedrock").then(|| {
+            at.err(
+                key.span(),
+                Problem::S3NotBedrock {
+                    name: name.get_ref().to_string(),
+                    kind: kind.to_string(),
+                },
+            )
+        })
+    })
 }
 
 /// One step of a path into the TOML document.
@@ -211,14 +243,30 @@ fn find_key(
 ) -> Option<Range<usize>> {
     match value.get_ref() {
         DeValue::Table(table) => {
-            if value.span() == *table_span
-                && let Some(key) = table.keys().find(|k| k.get_ref() == field)
-            {
-                return Some(key.span());
+            if value.span() == *table_span {
+                if let Some(key) = table.keys().find(|k| k.get_ref() == field) {
+                    return Some(key.span());
+                }
+                // An unknown key of a table inside a provider (`[providers.x.s3]`, `retries`)
+                // comes out with the provider table's span too.
+                return table.values().find_map(|v| nested_key(v, field));
             }
             table.values().find_map(|v| find_key(v, table_span, field))
         }
         DeValue::Array(items) => items.iter().find_map(|v| find_key(v, table_span, field)),
+        _ => None,
+    }
+}
+
+/// The span of the first key `field` in a table anywhere in `value`.
+fn nested_key(value: &Spanned<DeValue<'_>>, field: &str) -> Option<Range<usize>> {
+    match value.get_ref() {
+        DeValue::Table(table) => table
+            .keys()
+            .find(|k| k.get_ref() == field)
+            .map(|k| k.span())
+            .or_else(|| table.values().find_map(|v| nested_key(v, field))),
+        DeValue::Array(items) => items.iter().find_map(|v| nested_key(v, field)),
         _ => None,
     }
 }
@@ -777,22 +825,8 @@ fn provider(
             remote: p.remote(g.timeouts, g.retries, g.fallbacks)?,
         }),
         UninitializedProvider::Bedrock(b) => {
-            let region_ok = !b.region.is_empty()
-                && b.region
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            if !region_ok {
-                return Err(p.err(
-                    &[Seg::Key("region")],
-                    Problem::BadValue {
-                        value: b.region,
-                        reason:
-                            "an AWS region is lowercase letters, digits and '-', such as us-east-1"
-                                .to_owned(),
-                    },
-                ));
-            }
-            let default_endpoint = format!("https://bedrock-runtime.{}.amazonaws.com", b.region);
+            let region = aws_region(b.region, &[Seg::Key("region")], p)?;
+            let default_endpoint = format!("https://bedrock-runtime.{region}.amazonaws.com");
             let endpoint = p.url(b.endpoint, &default_endpoint, "endpoint")?;
             let credentials = match b.api_key {
                 None => BedrockCredentials::AwsDefaultChain,
@@ -806,13 +840,101 @@ fn provider(
                 }
                 Some(k) => BedrockCredentials::ApiKey(ApiKey::new(k)),
             };
+            let s3 = match b.s3 {
+                None => None,
+                Some(_) if matches!(credentials, BedrockCredentials::ApiKey(_)) => {
+                    return Err(p.err(
+                        &[Seg::Key("s3")],
+                        Problem::S3WithApiKey {
+                            name: p.name.to_owned(),
+                        },
+                    ));
+                }
+                Some(s3) => Some(s3_target(s3, &region, p)?),
+            };
             ProviderConfig::Bedrock(BedrockConfig {
-                region: b.region,
+                region,
                 endpoint,
                 credentials,
                 remote: p.remote(b.timeouts, b.retries, b.fallbacks)?,
+                s3,
             })
         }
+    })
+}
+
+/// An AWS region name, as AWS spells them (`us-east-1`).
+fn aws_region(
+    region: String,
+    path: &[Seg<'_>],
+    p: &ProviderAt<'_, '_>,
+) -> Result<String, ConfigError> {
+    let ok = !region.is_empty()
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(region)
+    } else {
+        Err(p.err(
+            path,
+            Problem::BadValue {
+                value: region,
+                reason: "an AWS region is lowercase letters, digits and '-', such as us-east-1"
+                    .to_owned(),
+            },
+        ))
+    }
+}
+
+/// `[providers.<name>.s3]`: the region (the provider's by default), the endpoint (AWS's for that
+/// region by default) and the addressing style (virtual-hosted on AWS's endpoint, path style on
+/// any other by default).
+fn s3_target(
+    s3: UninitializedS3,
+    provider_region: &str,
+    p: &ProviderAt<'_, '_>,
+) -> Result<S3Target, ConfigError> {
+    let region = match s3.region {
+        None => provider_region.to_owned(),
+        Some(r) => aws_region(r, &[Seg::Key("s3"), Seg::Key("region")], p)?,
+    };
+    let (endpoint, default_addressing) = match s3.endpoint {
+        None => (
+            format!("https://s3.{region}.amazonaws.com"),
+            Addressing::Virtual,
+        ),
+        Some(endpoint) => (endpoint, Addressing::Path),
+    };
+    let endpoint = BaseUrl::parse(&endpoint).map_err(|reason| {
+        p.err(
+            &[Seg::Key("s3"), Seg::Key("endpoint")],
+            Problem::BadUrl {
+                value: endpoint.clone(),
+                reason,
+            },
+        )
+    })?;
+    let addressing = match s3.addressing.as_deref() {
+        None => default_addressing,
+        Some("virtual") => Addressing::Virtual,
+        Some("path") => Addressing::Path,
+        Some(other) => {
+            return Err(p.err(
+                &[Seg::Key("s3"), Seg::Key("addressing")],
+                Problem::BadValue {
+                    value: other.to_owned(),
+                    reason: "expected \"virtual\" (<bucket>.<endpoint host>) or \"path\" \
+                             (<endpoint>/<bucket>)"
+                        .to_owned(),
+                },
+            ));
+        }
+    };
+    Ok(S3Target {
+        region,
+        endpoint,
+        addressing,
     })
 }
 

@@ -24,15 +24,15 @@ pub use file::{
     UninitializedAnthropic, UninitializedApiKey, UninitializedAuth, UninitializedBedrock,
     UninitializedBodyLimits, UninitializedConfig, UninitializedFiles, UninitializedGemini,
     UninitializedKey, UninitializedMock, UninitializedOpenAi, UninitializedProvider,
-    UninitializedRoute, UninitializedServer, UninitializedTls,
+    UninitializedRoute, UninitializedS3, UninitializedServer, UninitializedTls,
 };
 pub use load::{EMBEDDED_DEFAULT, EMBEDDED_DEFAULT_NAME, Source, load, load_from_process};
 pub use sources::{ENV_VARS, Env, Flags};
 pub use types::{
-    Allowed, AnthropicConfig, ApiKey, AuthConfig, AuthModeName, BaseUrl, BedrockConfig,
+    Addressing, Allowed, AnthropicConfig, ApiKey, AuthConfig, AuthModeName, BaseUrl, BedrockConfig,
     BedrockCredentials, BodyLimits, Config, FilesConfig, GeminiConfig, LogFormat, MaxTokensField,
-    OpenAiConfig, ProviderConfig, RemoteConfig, ServerConfig, SigV4Config, TlsConfig, VirtualKey,
-    WeightedKey,
+    OpenAiConfig, ProviderConfig, RemoteConfig, S3Target, ServerConfig, SigV4Config, TlsConfig,
+    VirtualKey, WeightedKey,
 };
 
 #[cfg(test)]

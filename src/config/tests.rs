@@ -128,6 +128,7 @@ fn the_example_file_loads() {
         ProviderConfig::Bedrock(b) => {
             assert_eq!(b.region, "us-east-1");
             assert!(matches!(b.credentials, BedrockCredentials::AwsDefaultChain));
+            assert_eq!(b.s3, None, "the example's s3 table is commented out");
         }
         other => panic!("{other:?}"),
     }
@@ -623,4 +624,172 @@ fn errors_carry_structured_origin_and_problem() {
             field: "stream_chunk_chars".to_owned()
         })
     );
+}
+
+const BEDROCK: &str = "[providers.aws]\ntype = \"bedrock\"\nregion = \"eu-west-1\"\n";
+
+fn s3_of(text: &str) -> Option<S3Target> {
+    let config = load_text(text).unwrap();
+    match &config.providers[&ProviderId::new("aws")] {
+        ProviderConfig::Bedrock(b) => b.s3.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn bedrock_files_stay_local_without_an_s3_table() {
+    assert_eq!(s3_of(BEDROCK), None);
+}
+
+#[test]
+fn an_s3_table_defaults_to_aws_in_the_providers_region_virtual_hosted() {
+    let s3 = s3_of(&format!("{BEDROCK}[providers.aws.s3]\n")).unwrap();
+    assert_eq!(s3.region, "eu-west-1");
+    assert_eq!(
+        s3.endpoint,
+        BaseUrl::parse("https://s3.eu-west-1.amazonaws.com").unwrap()
+    );
+    assert_eq!(s3.addressing, Addressing::Virtual);
+    // Another region moves the default endpoint with it.
+    let s3 = s3_of(&format!(
+        "{BEDROCK}[providers.aws.s3]\nregion = \"us-west-2\"\n"
+    ))
+    .unwrap();
+    assert_eq!(s3.region, "us-west-2");
+    assert_eq!(
+        s3.endpoint.to_string(),
+        "https://s3.us-west-2.amazonaws.com/"
+    );
+    // An inline table is the same thing.
+    let inline = s3_of(&format!("{BEDROCK}s3 = {{ addressing = \"path\" }}\n")).unwrap();
+    assert_eq!(inline.addressing, Addressing::Path);
+    assert_eq!(
+        inline.endpoint.to_string(),
+        "https://s3.eu-west-1.amazonaws.com/"
+    );
+}
+
+#[test]
+fn a_custom_s3_endpoint_defaults_to_path_style() {
+    let s3 = s3_of(&format!(
+        "{BEDROCK}[providers.aws.s3]\nendpoint = \"http://127.0.0.1:9000\"\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        s3.endpoint,
+        BaseUrl::parse("http://127.0.0.1:9000").unwrap()
+    );
+    assert_eq!(s3.addressing, Addressing::Path);
+    assert_eq!(s3.region, "eu-west-1");
+    let s3 = s3_of(&format!(
+        "{BEDROCK}[providers.aws.s3]\nendpoint = \"https://s3.example.com\"\naddressing = \"virtual\"\n"
+    ))
+    .unwrap();
+    assert_eq!(s3.addressing, Addressing::Virtual);
+}
+
+#[test]
+fn bad_s3_settings_are_refused_where_they_are() {
+    assert_eq!(
+        refused(&format!(
+            "{BEDROCK}[providers.aws.s3]\naddressing = \"dns\"\n"
+        )),
+        "quarry.toml:5:14: \"dns\" is not a valid value: expected \"virtual\" (<bucket>.<endpoint host>) or \"path\" (<endpoint>/<bucket>)"
+    );
+    assert_eq!(
+        refused(&format!(
+            "{BEDROCK}[providers.aws.s3]\nendpoint = \"minio:9000\"\n"
+        )),
+        "quarry.toml:5:12: \"minio:9000\" is not a valid URL: it is not absolute (expected http:// or https://)"
+    );
+    assert_eq!(
+        refused(&format!(
+            "{BEDROCK}[providers.aws.s3]\nregion = \"EU West\"\n"
+        )),
+        "quarry.toml:5:10: \"EU West\" is not a valid value: an AWS region is lowercase letters, digits and '-', such as us-east-1"
+    );
+    assert_eq!(
+        refused(&format!("{BEDROCK}[providers.aws.s3]\nbucket = \"b\"\n")),
+        "quarry.toml:5:1: unknown field `bucket`, expected one of `region`, `endpoint`, `addressing`"
+    );
+    assert_eq!(
+        refused(&format!("{BEDROCK}s3 = {{ bucket = \"b\" }}\n")),
+        "quarry.toml:4:8: unknown field `bucket`, expected one of `region`, `endpoint`, `addressing`"
+    );
+}
+
+#[test]
+fn s3_needs_aws_credentials() {
+    let err = refused(&format!(
+        "{BEDROCK}api_key = \"bedrock-key\"\n[providers.aws.s3]\nregion = \"eu-west-1\"\n"
+    ));
+    assert!(err.starts_with("quarry.toml:5:"), "{err}");
+    assert!(
+        err.contains("provider \"aws\" has an s3 table but authenticates with api_key"),
+        "{err}"
+    );
+}
+
+#[test]
+fn s3_is_only_for_bedrock_providers() {
+    let err = load_text("[providers.o]\ntype = \"openai\"\napi_keys = []\n[providers.o.s3]\n")
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "quarry.toml:4:14: s3 is only for providers of type \"bedrock\" (provider \"o\" is of type \"openai\"): only AWS Bedrock's files live in S3"
+    );
+    assert_eq!(
+        err.problem(),
+        Some(&Problem::S3NotBedrock {
+            name: "o".to_owned(),
+            kind: "openai".to_owned()
+        })
+    );
+    assert_eq!(
+        refused("[providers.m]\ntype = \"mock\"\ns3 = { region = \"us-east-1\" }\n"),
+        "quarry.toml:3:1: s3 is only for providers of type \"bedrock\" (provider \"m\" is of type \"mock\"): only AWS Bedrock's files live in S3"
+    );
+}
+
+#[test]
+fn the_examples_s3_table_loads_once_uncommented() {
+    let uncommented = EXAMPLE
+        .lines()
+        .map(|line| {
+            if line == "# [providers.aws.s3]"
+                || ["# region =", "# endpoint =", "# addressing ="]
+                    .iter()
+                    .any(|k| line.starts_with(k))
+            {
+                line.trim_start_matches("# ").to_owned()
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_ne!(
+        uncommented,
+        EXAMPLE.trim_end(),
+        "the example documents [providers.aws.s3]"
+    );
+    let config = load(
+        Source {
+            name: "quarry.example.toml",
+            text: &uncommented,
+        },
+        &example_env(&[]),
+        &Flags::default(),
+    )
+    .unwrap();
+    let ProviderConfig::Bedrock(aws) = &config.providers[&ProviderId::new("aws")] else {
+        panic!("aws is a bedrock provider")
+    };
+    let s3 = aws.s3.as_ref().expect("the s3 table is read");
+    assert_eq!(s3.region, "us-east-1");
+    assert_eq!(
+        s3.endpoint.to_string(),
+        "https://s3.us-east-1.amazonaws.com/"
+    );
+    assert_eq!(s3.addressing, Addressing::Virtual);
 }

@@ -443,6 +443,44 @@ pub struct BedrockConfig {
     pub endpoint: BaseUrl,
     pub credentials: BedrockCredentials,
     pub remote: RemoteConfig,
+    /// `[providers.<name>.s3]`: files for this provider are relayed to a real S3 bucket, signed
+    /// with the provider's AWS credentials; `None` keeps them on the local store.
+    pub s3: Option<S3Target>,
+}
+
+/// Where a bedrock provider's files live: S3 (or an S3-compatible server) at `endpoint`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Target {
+    /// The region requests are signed for; the provider's unless configured.
+    pub region: String,
+    /// `https://s3.<region>.amazonaws.com` unless configured.
+    pub endpoint: BaseUrl,
+    /// How the bucket is named in upstream URLs.
+    pub addressing: Addressing,
+}
+
+/// How an S3 request names its bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Addressing {
+    /// In the host: `https://<bucket>.s3.<region>.amazonaws.com/<key>` (AWS's default).
+    Virtual,
+    /// In the path: `<endpoint>/<bucket>/<key>` (what S3-compatible servers take).
+    Path,
+}
+
+impl Addressing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Virtual => "virtual",
+            Self::Path => "path",
+        }
+    }
+}
+
+impl fmt::Display for Addressing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// How the gateway authenticates to AWS Bedrock.

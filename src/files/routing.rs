@@ -1,10 +1,11 @@
 //! Which store a files request goes to: the `x-model-provider` header (else the default provider)
-//! picks the local store or a provider's file API.
+//! picks the local store, a provider's file API, or a bedrock provider's real S3 bucket.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::names::Namespace;
+use super::relay::S3Relay;
 use super::remote::RemoteStore;
 use crate::config::{Config, ProviderConfig};
 use crate::providers::transport::TransportBuildError;
@@ -20,6 +21,9 @@ pub struct FileRoute {
     pub remote: Option<Arc<RemoteStore>>,
     /// Whether a write to a missing bucket creates it (bucket names are labels for providers).
     pub auto_create_buckets: bool,
+    /// Set for bedrock providers with `[providers.<id>.s3]`: requests are relayed to that S3
+    /// bucket as they are (by `dispatch`, before the files service), not served here.
+    pub relay: Option<Arc<S3Relay>>,
 }
 
 /// A request named a provider whose files cannot be served.
@@ -45,18 +49,38 @@ pub struct FileRoutes {
 
 impl FileRoutes {
     /// One route per configured provider: OpenAI and Gemini providers through their file APIs
-    /// (each in its own namespace), every other provider on the local store.
+    /// (each in its own namespace), bedrock providers with an `s3` table relayed to S3 (signed
+    /// with the AWS SDK's default credential chain), every other provider on the local store.
     pub fn from_config(config: &Config) -> Result<Self, TransportBuildError> {
+        Self::with_aws_credentials(config, None)
+    }
+
+    /// [`FileRoutes::from_config`], the S3 relays signing with `credentials` instead of the
+    /// default chain when given (tests, embedders).
+    pub fn with_aws_credentials(
+        config: &Config,
+        credentials: Option<&aws_credential_types::Credentials>,
+    ) -> Result<Self, TransportBuildError> {
         let auto_create_local = config.files.auto_create_buckets;
         let mut by_provider = HashMap::new();
         for (id, provider) in &config.providers {
             let remote = RemoteStore::from_config(id, provider)?.map(Arc::new);
+            let relay = match provider {
+                ProviderConfig::Bedrock(bedrock) => S3Relay::from_config(id, bedrock)?
+                    .map(|relay| match credentials {
+                        Some(c) => relay.with_credentials(c.clone()),
+                        None => relay,
+                    })
+                    .map(Arc::new),
+                _ => None,
+            };
             let route = match remote {
                 Some(remote) => FileRoute {
                     provider: id.as_str().to_owned(),
                     namespace: Namespace::provider(id.as_str()),
                     remote: Some(remote),
                     auto_create_buckets: true,
+                    relay: None,
                 },
                 None => FileRoute {
                     provider: id.as_str().to_owned(),
@@ -68,6 +92,7 @@ impl FileRoutes {
                             provider,
                             ProviderConfig::Bedrock(_) | ProviderConfig::Mock(_)
                         ),
+                    relay,
                 },
             };
             by_provider.insert(id.as_str().to_owned(), route);
@@ -89,7 +114,15 @@ impl FileRoutes {
             namespace: Namespace::local(),
             remote: None,
             auto_create_buckets,
+            relay: None,
         }
+    }
+
+    /// The S3 relay of the provider a request names (`None`: the header was absent), when that
+    /// provider keeps its files in S3; `None` when they are served here, or when the name does
+    /// not resolve (the files service answers that).
+    pub fn relay(&self, provider: Option<&str>) -> Option<Arc<S3Relay>> {
+        self.resolve(provider).ok()?.relay
     }
 
     /// The route for a request naming `provider` (`None`: the header was absent).
@@ -195,6 +228,38 @@ api_keys = [{ key = "k" }]
             routes.resolve(Some("cohere")).unwrap_err(),
             RouteError::Unknown("cohere".into())
         );
+    }
+
+    #[test]
+    fn bedrock_providers_with_an_s3_table_relay_and_the_others_do_not() {
+        let routes = FileRoutes::from_config(&config(
+            r#"
+default_provider = "aws"
+[providers.aws]
+type = "bedrock"
+region = "eu-west-1"
+[providers.aws.s3]
+[providers.local-aws]
+type = "bedrock"
+region = "eu-west-1"
+[providers.mock]
+type = "mock"
+"#,
+        ))
+        .unwrap();
+        let relay = routes
+            .relay(Some("aws"))
+            .expect("aws keeps its files in S3");
+        assert_eq!(relay.provider().as_str(), "aws");
+        assert_eq!(relay.target().region, "eu-west-1");
+        assert!(routes.resolve(Some("aws")).unwrap().relay.is_some());
+        // No header: the default provider's route.
+        assert!(routes.relay(None).is_some());
+        assert!(routes.relay(Some("local-aws")).is_none());
+        assert!(routes.relay(Some("mock")).is_none());
+        // Names that do not resolve are the files service's to answer.
+        assert!(routes.relay(Some("bedrock")).is_none());
+        assert!(routes.relay(Some("cohere")).is_none());
     }
 
     #[test]

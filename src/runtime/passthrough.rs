@@ -64,6 +64,7 @@ mod tests {
             endpoint: BaseUrl::parse("http://127.0.0.1:9").unwrap(),
             credentials: BedrockCredentials::ApiKey(ApiKey::new("k")),
             remote: RemoteConfig::default(),
+            s3: None,
         };
         let transport =
             crate::providers::transport::Transport::new(id.clone(), Default::default(), Vec::new())

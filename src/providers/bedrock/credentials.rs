@@ -17,7 +17,7 @@ const NO_EXPIRY_REUSE: Duration = Duration::from_secs(15 * 60);
 const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
 
 /// Where the credentials come from, and the last ones resolved.
-pub(super) struct AwsCredentials {
+pub(crate) struct AwsCredentials {
     provider_id: ProviderId,
     region: String,
     /// Set at construction for fixed credentials; otherwise loaded on first use.
@@ -38,7 +38,7 @@ impl std::fmt::Debug for AwsCredentials {
 impl AwsCredentials {
     /// The SDK's default chain (environment, profile, web identity, ECS, IMDS), for `region`,
     /// resolved on the first call.
-    pub(super) fn default_chain(provider_id: ProviderId, region: String) -> Self {
+    pub(crate) fn default_chain(provider_id: ProviderId, region: String) -> Self {
         Self {
             provider_id,
             region,
@@ -48,7 +48,7 @@ impl AwsCredentials {
     }
 
     /// Always the given provider's credentials (tests, embedders).
-    pub(super) fn fixed(
+    pub(crate) fn fixed(
         provider_id: ProviderId,
         region: String,
         provider: SharedCredentialsProvider,
@@ -83,7 +83,7 @@ impl AwsCredentials {
 
     /// Credentials valid for at least a few more minutes, asking the chain only when the cached
     /// ones are missing or about to expire. Concurrent callers wait for one refresh.
-    pub(super) async fn get(&self) -> Result<Credentials, ProviderError> {
+    pub(crate) async fn get(&self) -> Result<Credentials, ProviderError> {
         let mut cached = self.cached.lock().await;
         let now = SystemTime::now();
         if let Some((credentials, until)) = cached.as_ref()

@@ -10,7 +10,7 @@
 //! written as Bedrock's JSON, sent the same way, and the answer read back into typed shapes.
 
 mod converse;
-mod credentials;
+pub(crate) mod credentials;
 mod sign;
 #[cfg(test)]
 mod tests;

@@ -14,6 +14,7 @@ fn config(endpoint: &str, credentials: BedrockCredentials) -> BedrockConfig {
         endpoint: BaseUrl::parse(endpoint).unwrap(),
         credentials,
         remote: RemoteConfig::default(),
+        s3: None,
     }
 }
 
