@@ -24,9 +24,23 @@ const REGION: &str = "us-west-2";
 const BUCKET: &str = "batch-bucket";
 const RECORDS: &str = "{\"recordId\": \"1\", \"modelInput\": {\"messages\": []}}\n";
 
+/// The session token of the temporary upstream credentials some tests sign with.
+const UPSTREAM_SESSION_TOKEN: &str = "upstream-session-token";
+/// The session token the SDK clients send: never forwarded.
+const CLIENT_SESSION_TOKEN: &str = "client-session-token";
+
 /// A gateway whose `aws` provider keeps its files at `endpoint`, signing with the upstream test
 /// credentials; the mock is the default provider. `auth` (tables) ends the file.
 async fn gateway_at(endpoint: &str, auth: &str) -> SocketAddr {
+    gateway_signing_with(endpoint, auth, None).await
+}
+
+/// [`gateway_at`], the upstream credentials temporary when `session_token` is given.
+async fn gateway_signing_with(
+    endpoint: &str,
+    auth: &str,
+    session_token: Option<&str>,
+) -> SocketAddr {
     let toml = format!(
         r#"
 default_provider = "mock"
@@ -50,8 +64,13 @@ endpoint = "{endpoint}"
         &common::scratch_flags(),
     )
     .expect("the test config loads");
-    let credentials =
-        aws_sdk_s3::config::Credentials::new(UPSTREAM_KEY_ID, UPSTREAM_SECRET, None, None, "test");
+    let credentials = aws_sdk_s3::config::Credentials::new(
+        UPSTREAM_KEY_ID,
+        UPSTREAM_SECRET,
+        session_token.map(str::to_owned),
+        None,
+        "test",
+    );
     let gateway = quarry::app::gateway_with_aws_credentials(&config, credentials)
         .expect("the test config builds");
     common::serve_gateway(gateway).await
@@ -62,9 +81,18 @@ async fn gateway(upstream: &MockServer) -> SocketAddr {
 }
 
 /// The seed's client, naming the provider: plain bodies (boto3 over HTTP) or the Rust SDK's
-/// defaults (streamed bodies aws-chunked, chunks signed, with a CRC32 trailer).
+/// defaults (streamed bodies aws-chunked, chunks signed, with a CRC32 trailer). Its credentials
+/// are temporary, so that its session token is there not to forward.
 fn client(addr: SocketAddr, plain: bool) -> aws_sdk_s3::Client {
-    let mut config = common::files_config(addr).interceptor(common::AddProvider("aws"));
+    let mut config = common::files_config(addr)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "AKIDEXAMPLE",
+            "secret",
+            Some(CLIENT_SESSION_TOKEN.to_owned()),
+            None,
+            "test",
+        ))
+        .interceptor(common::AddProvider("aws"));
     if plain {
         config = common::plain_bodies(config);
     }
@@ -115,6 +143,12 @@ fn assert_signed_by_gateway(request: &Request) {
             "{required} is signed: {signed:?}"
         );
     }
+    if request.headers.contains_key("x-amz-security-token") {
+        assert!(
+            signed.contains(&"x-amz-security-token"),
+            "the session token is signed: {signed:?}"
+        );
+    }
     let payload = header(request, "x-amz-content-sha256").expect("payload hash sent");
     let view = RequestView {
         method: request.method.as_str(),
@@ -151,13 +185,25 @@ fn assert_nothing_of_the_client(request: &Request) {
         "expect",
         "amz-sdk-invocation-id",
         "amz-sdk-request",
-        "x-amz-security-token",
     ] {
         assert!(
             request.headers.get(absent).is_none(),
             "{absent} was forwarded"
         );
     }
+    // Only the gateway's own session token, if any.
+    assert!(
+        matches!(
+            header(request, "x-amz-security-token"),
+            None | Some(UPSTREAM_SESSION_TOKEN)
+        ),
+        "the client's session token went upstream"
+    );
+    let query = request.url.query().unwrap_or("");
+    assert!(
+        !query.to_ascii_lowercase().contains("x-amz-"),
+        "the client's query authentication went upstream: {query}"
+    );
     let authorization = header(request, "authorization").unwrap();
     assert!(
         !authorization.contains("AKIDEXAMPLE"),
@@ -815,4 +861,243 @@ async fn signed_chunks_are_checked_then_sent_decoded() {
         first.len()
     ));
     insta::assert_json_snapshot!("signed_chunks_decoded", log);
+}
+
+#[tokio::test]
+async fn temporary_gateway_credentials_send_their_session_token_signed() {
+    let upstream = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(s3_ids(ResponseTemplate::new(204), 11))
+        .mount(&upstream)
+        .await;
+    let addr = gateway_signing_with(&upstream.uri(), "", Some(UPSTREAM_SESSION_TOKEN)).await;
+    client(addr, true)
+        .delete_object()
+        .bucket(BUCKET)
+        .key("inputs/old.jsonl")
+        .send()
+        .await
+        .unwrap();
+    // Signed (checked by upstream_log), and the gateway's token, not the client's.
+    let log = upstream_log(&upstream).await;
+    assert_eq!(log.len(), 1);
+    let received = &upstream.received_requests().await.unwrap()[0];
+    assert_eq!(
+        header(received, "x-amz-security-token"),
+        Some(UPSTREAM_SESSION_TOKEN)
+    );
+}
+
+#[tokio::test]
+async fn s3s_redirects_are_relayed_not_followed() {
+    let upstream = MockServer::start().await;
+    let elsewhere = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&elsewhere)
+        .await;
+    let location = format!("{}/{BUCKET}/inputs/a.jsonl", elsewhere.uri());
+    let redirect = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>TemporaryRedirect</Code><Message>Please re-send this request to the specified temporary endpoint. Continue to use the original request endpoint for future requests.</Message><Bucket>batch-bucket</Bucket><RequestId>UPSTREAMREQ9</RequestId><HostId>upstream-host-9</HostId></Error>";
+    Mock::given(method("GET"))
+        .respond_with(s3_ids(
+            ResponseTemplate::new(307)
+                .insert_header("location", location.as_str())
+                .set_body_raw(redirect, "application/xml"),
+            9,
+        ))
+        .mount(&upstream)
+        .await;
+    let addr = gateway_signing_with(&upstream.uri(), "", Some(UPSTREAM_SESSION_TOKEN)).await;
+
+    let got = common::raw_request(
+        addr,
+        "GET",
+        &format!("/bedrock/files/{BUCKET}/inputs/a.jsonl"),
+        &[("x-model-provider", "aws")],
+        b"",
+    )
+    .await;
+    // S3's answer, as S3 sent it: the client's SDK decides what to do with it.
+    assert_eq!(got.status, 307, "{}", got.body_text());
+    assert_eq!(got.header("location"), Some(location.as_str()));
+    assert_eq!(got.header("x-amz-request-id"), Some("UPSTREAMREQ9"));
+    assert_eq!(got.body_text(), redirect);
+    // Following it would have sent the request, session token and all, to another host.
+    let followed = elsewhere.received_requests().await.unwrap();
+    assert!(
+        followed.is_empty(),
+        "the redirect was followed: {:?}",
+        followed
+            .iter()
+            .map(|r| r.headers.get("x-amz-security-token").cloned())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(upstream_log(&upstream).await.len(), 1);
+}
+
+/// A presigned PUT URL for `path` as the JavaScript SDK v3 makes it (signing only `host`, the
+/// metadata and storage class hoisted into the query), signed with the gateway key.
+fn presigned_put(addr: SocketAddr, path: &str) -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let amz_date = quarry::auth::format_amz_date(secs);
+    let scope = CredentialScope {
+        date: amz_date[..8].to_owned(),
+        region: "us-east-1".to_owned(),
+        service: "s3".to_owned(),
+    };
+    let query = format!(
+        "x-id=PutObject&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Content-Sha256=UNSIGNED-PAYLOAD\
+         &X-Amz-Credential={CLIENT_KEY_ID}%2F{}%2Fus-east-1%2Fs3%2Faws4_request\
+         &X-Amz-Date={amz_date}&X-Amz-Expires=900&X-Amz-Security-Token={CLIENT_SESSION_TOKEN}\
+         &X-Amz-SignedHeaders=host&x-amz-meta-purpose=batch%20jobs\
+         &x-amz-storage-class=STANDARD_IA",
+        scope.date
+    );
+    let mut headers = http::HeaderMap::new();
+    headers.insert("host", addr.to_string().parse().unwrap());
+    let view = RequestView {
+        method: "PUT",
+        path,
+        query: &query,
+        headers: &headers,
+        authority: None,
+    };
+    let canonical = canonical_request(&view, &["host"], "UNSIGNED-PAYLOAD", "s3");
+    let sig = signature(
+        &SecretKey::new(CLIENT_SECRET),
+        &scope,
+        &string_to_sign(&amz_date, &scope, &canonical),
+    );
+    format!("{path}?{query}&X-Amz-Signature={sig}")
+}
+
+#[tokio::test]
+async fn a_presigned_urls_hoisted_headers_go_upstream_as_headers() {
+    let upstream = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(s3_ids(
+            ResponseTemplate::new(200).insert_header("etag", "\"presigned\""),
+            10,
+        ))
+        .mount(&upstream)
+        .await;
+    let auth = format!(
+        "[auth]\nmode = \"sigv4\"\n[[auth.keys]]\nname = \"relay\"\naccess_key_id = \"{CLIENT_KEY_ID}\"\nsecret_access_key = \"{CLIENT_SECRET}\"\n"
+    );
+    let addr = gateway_at(&upstream.uri(), &auth).await;
+    let url = presigned_put(
+        addr,
+        &format!("/bedrock/files/{BUCKET}/inputs/presigned.jsonl"),
+    );
+
+    let put = common::raw_request(
+        addr,
+        "PUT",
+        &url,
+        &[
+            ("x-model-provider", "aws"),
+            ("content-type", "application/jsonl"),
+        ],
+        RECORDS.as_bytes(),
+    )
+    .await;
+    assert_eq!(put.status, 200, "{}", put.body_text());
+    assert_eq!(put.header("etag"), Some("\"presigned\""));
+    assert_eq!(put.header("x-amz-request-id"), Some("UPSTREAMREQ10"));
+
+    // The metadata and storage class are kept (as headers, signed); the client's signature,
+    // token and payload hash are not.
+    let log = upstream_log(&upstream).await;
+    let received = &upstream.received_requests().await.unwrap()[0];
+    assert_eq!(header(received, "x-amz-meta-purpose"), Some("batch jobs"));
+    assert_eq!(header(received, "x-amz-storage-class"), Some("STANDARD_IA"));
+    assert_eq!(received.body, RECORDS.as_bytes());
+    insta::assert_json_snapshot!("presigned_put_hoisted_headers", log);
+}
+
+#[tokio::test]
+async fn the_rust_sdks_signed_chunks_and_trailer_are_checked_in_sigv4_mode() {
+    let upstream = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(s3_ids(
+            ResponseTemplate::new(200).insert_header("etag", "\"checked\""),
+            12,
+        ))
+        .mount(&upstream)
+        .await;
+    let auth = format!(
+        "[auth]\nmode = \"sigv4\"\n[[auth.keys]]\nname = \"relay\"\naccess_key_id = \"{CLIENT_KEY_ID}\"\nsecret_access_key = \"{CLIENT_SECRET}\"\n"
+    );
+    let addr = gateway_at(&upstream.uri(), &auth).await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        common::files_config(addr)
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                CLIENT_KEY_ID,
+                CLIENT_SECRET,
+                None,
+                None,
+                "test",
+            ))
+            .interceptor(common::AddProvider("aws"))
+            .build(),
+    );
+    let put = s3
+        .put_object()
+        .bucket(BUCKET)
+        .key("inputs/checked.jsonl")
+        .content_length(RECORDS.len() as i64)
+        .body(streamed(RECORDS.as_bytes(), 2))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.e_tag(), Some("\"checked\""));
+    upstream_log(&upstream).await;
+    let received = &upstream.received_requests().await.unwrap()[0];
+    assert_eq!(
+        header(received, "x-amz-content-sha256"),
+        Some("STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+    );
+    assert!(received.body == unsigned_framing(RECORDS.as_bytes()));
+}
+
+#[tokio::test]
+async fn unserved_subresources_stay_unserved_however_escaped() {
+    let upstream = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(s3_ids(ResponseTemplate::new(204), 13))
+        .mount(&upstream)
+        .await;
+    let addr = gateway(&upstream).await;
+    // `?policy` is refused before routing; `?polic%79` is the same subresource to S3.
+    for path in [
+        format!("/bedrock/files/{BUCKET}?policy"),
+        format!("/bedrock/files/{BUCKET}?polic%79"),
+    ] {
+        let put = common::raw_request(
+            addr,
+            "PUT",
+            &path,
+            &[("x-model-provider", "aws")],
+            b"{\"Version\": \"2012-10-17\", \"Statement\": []}",
+        )
+        .await;
+        assert_eq!(put.status, 501, "{path}: {}", put.body_text());
+        assert!(
+            put.body_text().contains("<Code>NotImplemented</Code>"),
+            "{}",
+            put.body_text()
+        );
+    }
+    let received = upstream.received_requests().await.unwrap();
+    assert!(
+        received.is_empty(),
+        "S3 was asked: {:?}",
+        received
+            .iter()
+            .map(|r| r.url.to_string())
+            .collect::<Vec<_>>()
+    );
 }

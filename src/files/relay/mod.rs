@@ -4,7 +4,9 @@
 //! `/bucket/key?query`) is rebuilt on the configured endpoint with the headers S3 acts on,
 //! signed anew with SigV4 and the provider's AWS credentials, and sent once; S3's answer —
 //! status, headers and body, its own XML errors and request ids included — is streamed back as
-//! it arrives. Neither body is ever held whole in memory.
+//! it arrives, redirects included (never followed). Neither body is ever held whole in memory.
+//! A presigned URL's own signature is dropped; the `x-amz-*` headers it carries in its query go
+//! upstream as headers.
 //!
 //! Request bodies go by the client's `x-amz-content-sha256`:
 //!
@@ -23,7 +25,7 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 use aws_smithy_http_server::body::BoxBody;
@@ -351,39 +353,113 @@ fn forwarded_headers(headers: &HeaderMap, payload: &Payload) -> Result<HeaderMap
     Ok(out)
 }
 
-/// `component` percent-decoded, then encoded as SigV4 encodes query components (a raw `+` is a
-/// plus, as S3 reads it).
-fn reencode_query_component(component: &str) -> String {
-    let raw: Vec<u8> = percent_decode_str(component).collect();
-    percent_encoding::percent_encode(&raw, UNRESERVED).to_string()
+/// `component` percent-decoded: UTF-8, or why it cannot be signed (the signer reads query
+/// components as UTF-8, and would sign something other than what S3 reads).
+fn decode_query_component(component: &str) -> Result<String, Refusal> {
+    percent_decode_str(component)
+        .decode_utf8()
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|_| {
+            // Not echoed: the value may be part of the client's credentials.
+            Refusal::new(
+                400,
+                "InvalidArgument",
+                "a query parameter is not UTF-8 once percent-decoded, so it cannot be signed for \
+                 S3",
+            )
+        })
 }
 
-/// The client's query without the presigned-URL parameters (`X-Amz-*`, any case), each name
-/// and value in the encoding the upstream signature is computed over; a parameter without `=`
+/// `component` percent-decoded, then encoded as SigV4 encodes query components (a raw `+` is a
+/// plus, as S3 reads it).
+fn reencode_query_component(component: &str) -> Result<String, Refusal> {
+    let raw = decode_query_component(component)?;
+    Ok(percent_encoding::percent_encode(raw.as_bytes(), UNRESERVED).to_string())
+}
+
+/// Whether a query parameter named `name` (decoded) is an `x-amz-*` one: the client's
+/// presigned-URL signature, or a header a presigned URL carries in its query.
+fn is_amz_parameter(name: &str) -> bool {
+    name.get(..6)
+        .is_some_and(|p| p.eq_ignore_ascii_case("x-amz-"))
+}
+
+/// The query-string authentication parameters of a presigned URL: the client's signature,
+/// which the relay replaces with its own.
+const QUERY_AUTH: [&str; 8] = [
+    "x-amz-algorithm",
+    "x-amz-credential",
+    "x-amz-date",
+    "x-amz-expires",
+    "x-amz-signedheaders",
+    "x-amz-signature",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+];
+
+/// The client's query without its `x-amz-*` parameters (any case: a presigned URL's signature,
+/// and the headers it carries, which [`hoisted_headers`] sends as headers), each name and value
+/// in the encoding the upstream signature is computed over; a parameter without `=`
 /// (`?uploads`) keeps none.
-fn forwarded_query(query: &str) -> String {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .filter_map(|pair| {
-            let (name, value) = match pair.split_once('=') {
-                Some((name, value)) => (name, Some(value)),
-                None => (pair, None),
-            };
-            let name = reencode_query_component(name);
-            if name
-                .get(..6)
-                .is_some_and(|p| p.eq_ignore_ascii_case("x-amz-"))
-            {
-                return None;
-            }
-            Some(match value {
-                Some(value) => format!("{name}={}", reencode_query_component(value)),
-                None => name,
-            })
-        })
-        .collect::<Vec<_>>()
-        .join("&")
+fn forwarded_query(query: &str) -> Result<String, Refusal> {
+    let mut out = Vec::new();
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (name, value) = match pair.split_once('=') {
+            Some((name, value)) => (name, Some(value)),
+            None => (pair, None),
+        };
+        let name = reencode_query_component(name)?;
+        if is_amz_parameter(&name) {
+            continue;
+        }
+        out.push(match value {
+            Some(value) => format!("{name}={}", reencode_query_component(value)?),
+            None => name,
+        });
+    }
+    Ok(out.join("&"))
+}
+
+/// The headers a presigned URL carries in its query besides its signature (the JavaScript and
+/// Go SDKs hoist `x-amz-*` headers there: `?x-amz-meta-purpose=batch`), which S3 acts on as
+/// headers: the relay signs its own request in headers, so they go upstream as headers. Not
+/// those of the client's signature or framing (see [`SIGNATURE_HEADERS`]); nothing for a
+/// request that is not presigned.
+fn hoisted_headers(query: Option<&str>) -> Result<HeaderMap, Refusal> {
+    let mut out = HeaderMap::new();
+    let Some(query) = query else {
+        return Ok(out);
+    };
+    let mut presigned = false;
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = decode_query_component(name)?.to_ascii_lowercase();
+        if !is_amz_parameter(&name) {
+            continue;
+        }
+        if QUERY_AUTH.contains(&name.as_str()) {
+            presigned |= name == "x-amz-signature";
+            continue;
+        }
+        if SIGNATURE_HEADERS.contains(&name.as_str()) || name == TRAILER {
+            continue;
+        }
+        let invalid = || {
+            Refusal::new(
+                400,
+                "InvalidArgument",
+                format!("the query parameter {name} cannot be sent as a header"),
+            )
+        };
+        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
+        let value =
+            HeaderValue::from_str(&decode_query_component(value)?).map_err(|_| invalid())?;
+        out.append(header, value);
+    }
+    if !presigned {
+        out.clear();
+    }
+    Ok(out)
 }
 
 /// A bucket name that can be a DNS label under the endpoint's host with a TLS certificate
@@ -428,7 +504,7 @@ pub fn upstream_url(target: &S3Target, path: &str, query: Option<&str>) -> Resul
     } else {
         format!("{scheme}://{authority}{base}{canonical}")
     };
-    let query = forwarded_query(query.unwrap_or(""));
+    let query = forwarded_query(query.unwrap_or(""))?;
     if !query.is_empty() {
         url.push('?');
         url.push_str(&query);
@@ -586,7 +662,23 @@ pub struct S3Relay {
     provider: ProviderId,
     target: S3Target,
     credentials: AwsCredentials,
+    /// Timeouts and the idle-timed answer body.
     transport: Transport,
+    /// The client requests go out on (see [`relay_client`]); `None` if it could not be built.
+    client: Option<reqwest::Client>,
+}
+
+/// The transport's connection settings, but redirects are relayed to the client as S3 sent them
+/// and never followed: following one would send the request elsewhere without its signature
+/// (S3's 307 for a new bucket) but with the session token, or to whatever host a `Location`
+/// names.
+fn relay_client(settings: &UpstreamSettings) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .connect_timeout(settings.timeouts.connect)
+        .tcp_nodelay(true)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
 }
 
 impl std::fmt::Debug for S3Relay {
@@ -609,11 +701,18 @@ impl S3Relay {
         // Each request is sent once: a streamed body cannot be replayed, and S3 clients retry
         // the 503s they get back themselves.
         let transport = Transport::new(provider.clone(), settings, Vec::new())?;
+        // Built like the transport's, which was: this cannot fail but for a broken TLS backend.
+        let client = relay_client(&settings)
+            .inspect_err(|e| {
+                tracing::error!(provider = %provider, error = %e, "the HTTP client to S3 could not be built");
+            })
+            .ok();
         Ok(Self {
             credentials: AwsCredentials::default_chain(provider.clone(), target.region.clone()),
             provider,
             target,
             transport,
+            client,
         })
     }
 
@@ -679,7 +778,24 @@ impl S3Relay {
                 format!("Couldn't parse the specified URI: {e}"),
             )
         })?;
-        let mut headers = forwarded_headers(&parts.headers, &payload)?;
+        // The gateway refuses subresources it does not serve before routing, reading the query
+        // as sent: checked again as S3 will read it (`?polic%79` is `?policy`).
+        if let Some(why) = super::subresources::unserved(&parts.method, url.query()) {
+            return Err(Refusal::new(501, "NotImplemented", why));
+        }
+        // A presigned URL's hoisted headers join the client's (which win over them).
+        let hoisted = hoisted_headers(parts.uri.query())?;
+        let mut headers = if hoisted.is_empty() {
+            forwarded_headers(&parts.headers, &payload)?
+        } else {
+            let mut all = parts.headers.clone();
+            for (name, value) in &hoisted {
+                if !parts.headers.contains_key(name) {
+                    all.append(name.clone(), value.clone());
+                }
+            }
+            forwarded_headers(&all, &payload)?
+        };
         let received_length = content_length(&parts.headers);
         let length = payload.length(received_length);
         if let Some(length) = length {
@@ -715,11 +831,17 @@ impl S3Relay {
         let bodyless = matches!(payload, Payload::Plain(_))
             && received_length.is_none()
             && body.size_hint().exact() == Some(0);
-        let mut upstream = self
-            .transport
-            .client()
-            .request(parts.method.clone(), url)
-            .headers(headers);
+        let Some(client) = &self.client else {
+            return Err(Refusal::new(
+                500,
+                "InternalError",
+                format!(
+                    "the HTTP client to S3 of provider '{}' could not be built",
+                    self.provider
+                ),
+            ));
+        };
+        let mut upstream = client.request(parts.method.clone(), url).headers(headers);
         if bodyless {
             let _ = ended.send(());
         } else {
