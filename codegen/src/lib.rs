@@ -1,8 +1,9 @@
 //! quarry-codegen: Smithy JSON AST → IR → validated → Rust server crates for the schema runtime.
 //!
-//! The pipeline is one module per stage: [`load`], [`ir`], [`validate`], [`emit`]; [`models`]
+//! The pipeline is one module per stage: [`load`], [`ir`], [`customize`], [`validate`], [`emit`]; [`models`]
 //! refreshes `model/` from botocore or official Smithy models.
 
+pub mod customize;
 pub mod emit;
 pub mod ir;
 pub mod load;
@@ -25,7 +26,8 @@ pub fn generate(model: &Path, opts: &Options) -> anyhow::Result<Vec<File>> {
 
 /// Runs IR → validate → emit → rustfmt on an already loaded model.
 pub fn generate_model(model: &load::Model, opts: &Options) -> anyhow::Result<Vec<File>> {
-    let svc = ir::build(model)?;
+    let mut svc = ir::build(model)?;
+    customize::apply(&mut svc)?;
     validate::validate(&svc)?;
     let mut files = emit::emit(&svc, opts)?;
     for f in &mut files {
