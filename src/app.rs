@@ -4,6 +4,10 @@ use std::sync::Arc;
 
 use aws_smithy_http_server::schema::routing::RouterBuildError;
 
+use crate::batch::bedrock::BedrockControlPlane;
+use crate::batch::driver::Context;
+use crate::batch::jobs::Jobs;
+use crate::batch::service::Batches;
 use crate::config::{
     BedrockCredentials, Config, ConfigError, Env, Flags, ProviderConfig, RemoteConfig, Source,
     WeightedKey,
@@ -24,7 +28,6 @@ use crate::providers::transport::{Transport, TransportBuildError};
 use crate::providers::upstream::UpstreamProvider;
 use crate::runtime::Runtime;
 use crate::runtime::routing::{Routes, UnknownProvider};
-use crate::stubs::NotImplementedYet;
 
 /// Why a validated configuration still could not become a gateway.
 #[derive(Debug, thiserror::Error)]
@@ -90,10 +93,24 @@ fn build(
     .with_fallbacks(fallbacks)?;
     let runtime = Arc::new(Runtime::new(routes));
     let file_routes = FileRoutes::with_aws_credentials(config, credentials)?;
-    let files = Arc::new(files(config, file_routes.clone())?);
+    let store = store(config)?;
+    let files = Arc::new(Files::new(
+        store.clone(),
+        FilesSettings {
+            region: config.files.region.clone(),
+        },
+        file_routes.clone(),
+    ));
+    let batches = Arc::new(batches(
+        config,
+        store,
+        runtime.routes(),
+        file_routes.clone(),
+        credentials,
+    )?);
     let gateway = Gateway::with_limits(
         runtime.clone(),
-        Arc::new(NotImplementedYet),
+        batches,
         files,
         config.server.max_body_bytes.into(),
     )?;
@@ -104,19 +121,55 @@ fn build(
         .with_files_relay(Arc::new(file_routes)))
 }
 
-/// The files API over the local store in the data dir.
-fn files(config: &Config, routes: FileRoutes) -> Result<Files, BuildError> {
+/// The local store in the data dir (created if missing), over the gateway's database.
+fn store(config: &Config) -> Result<Store, BuildError> {
     let dir = &config.server.data_dir;
     std::fs::create_dir_all(dir).map_err(crate::files::store::StoreError::Io)?;
     let db = Database::open(&dir.join("quarry.db"))?;
-    let store = Store::open(dir, db)?;
-    Ok(Files::new(
+    Ok(Store::open(dir, db)?)
+}
+
+/// Batch jobs over the store's database; jobs a previous run left unfinished resume once the
+/// gateway runs on a Tokio runtime.
+fn batches(
+    config: &Config,
+    store: Store,
+    routes: Arc<crate::runtime::routing::Routes>,
+    file_routes: FileRoutes,
+    credentials: Option<&aws_credential_types::Credentials>,
+) -> Result<Batches, BuildError> {
+    let mut natives = std::collections::HashMap::new();
+    let mut bedrock = Vec::new();
+    for (id, provider) in &config.providers {
+        let native = provider
+            .remote()
+            .is_some_and(|r| r.batch == crate::config::BatchBackend::Native);
+        if native && let ProviderConfig::Bedrock(c) = provider {
+            let plane = BedrockControlPlane::new(id, c, credentials)?;
+            bedrock.push(match &c.batch_endpoint {
+                Some(endpoint) => plane.with_endpoint(endpoint.clone()),
+                None => plane,
+            });
+        } else if native && let Some(backend) = crate::batch::native::for_provider(id, provider)? {
+            natives.insert(id.clone(), backend);
+        }
+    }
+    let ctx = Arc::new(Context::new(
+        Jobs::new(store.database().clone()),
         store,
-        FilesSettings {
-            region: config.files.region.clone(),
-        },
         routes,
-    ))
+        natives,
+        config.batch.clone(),
+    ));
+    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        let ctx = ctx.clone();
+        handle.spawn(async move {
+            if let Err(e) = ctx.resume().await {
+                tracing::error!(error = %e, "resuming batch jobs");
+            }
+        });
+    }
+    Ok(Batches::new(ctx, file_routes).with_bedrock(bedrock))
 }
 
 /// The client for one configured provider.

@@ -52,6 +52,38 @@ const MIGRATIONS: &[&str] = &[
         last_modified_ms INTEGER NOT NULL,
         PRIMARY KEY (upload_id, number)
     ) WITHOUT ROWID;",
+    // 2: batch jobs, their tags, and each finished record (a resumed job skips those).
+    "CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        client_request_token TEXT UNIQUE,
+        fingerprint TEXT NOT NULL,
+        status TEXT NOT NULL,
+        message TEXT,
+        submit_ms INTEGER NOT NULL,
+        last_modified_ms INTEGER NOT NULL,
+        end_ms INTEGER,
+        expiration_ms INTEGER NOT NULL,
+        native_handle TEXT,
+        counts TEXT
+    );
+    CREATE INDEX jobs_by_submit ON jobs (submit_ms, id);
+    CREATE TABLE job_tags (
+        job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (job_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE job_records (
+        job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        line INTEGER NOT NULL,
+        ok INTEGER NOT NULL,
+        input_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        output TEXT NOT NULL,
+        PRIMARY KEY (job_id, line)
+    ) WITHOUT ROWID;",
 ];
 
 /// Why the database could not be opened or used.

@@ -1,6 +1,7 @@
 //! `quarry-bench`: Converse through the gateway vs. the same fake upstream called directly, in one
 //! run; throughput, latency percentiles, CPU per request and time to first event.
 
+mod batch;
 mod files;
 mod upstream;
 
@@ -50,7 +51,7 @@ fn settings() -> anyhow::Result<Settings> {
 }
 
 /// Kills the gateway when the bench ends, whatever happens.
-struct Gateway(Child);
+pub(crate) struct Gateway(pub(crate) Child);
 
 impl Drop for Gateway {
     fn drop(&mut self) {
@@ -59,7 +60,7 @@ impl Drop for Gateway {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
@@ -87,7 +88,7 @@ fn start_gateway(upstream: SocketAddr) -> anyhow::Result<(Gateway, SocketAddr)> 
 
 /// Starts the release `quarry` next to this binary, set up by `configure`, and waits until it
 /// listens on `addr`.
-fn spawn_gateway(
+pub(crate) fn spawn_gateway(
     addr: SocketAddr,
     configure: impl FnOnce(&mut Command),
 ) -> anyhow::Result<Gateway> {
@@ -459,6 +460,9 @@ fn machine() -> String {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("batch") {
+        return batch::run(std::env::args().skip(2)).await;
+    }
     if std::env::args().nth(1).as_deref() == Some("files") {
         return files::run(std::env::args().skip(2)).await;
     }

@@ -29,6 +29,20 @@ pub struct UninitializedConfig {
     pub aliases: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     pub files: UninitializedFiles,
+    #[serde(default)]
+    pub batch: UninitializedBatch,
+}
+
+/// `[batch]`: batch inference jobs.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninitializedBatch {
+    pub region: Option<Spanned<String>>,
+    pub account_id: Option<Spanned<String>>,
+    pub concurrency: Option<Spanned<u64>>,
+    pub requests_per_second: Option<Spanned<f64>>,
+    pub max_records: Option<Spanned<u64>>,
+    pub poll_interval_seconds: Option<Spanned<f64>>,
 }
 
 /// `[files]`: the S3-compatible files API.
@@ -122,6 +136,7 @@ impl UninitializedProvider {
 pub struct UninitializedMock {
     pub reply: Option<String>,
     pub stream_chunk_chars: Option<u64>,
+    pub latency_ms: Option<u64>,
 }
 
 /// One upstream API key (given, or read from an environment variable) and its share of the traffic.
@@ -166,6 +181,7 @@ pub struct UninitializedOpenAi {
     pub retries: UninitializedRetries,
     #[serde(default)]
     pub fallbacks: Vec<String>,
+    pub batch: Option<String>,
 }
 
 /// `type = "anthropic"`.
@@ -181,6 +197,7 @@ pub struct UninitializedAnthropic {
     pub retries: UninitializedRetries,
     #[serde(default)]
     pub fallbacks: Vec<String>,
+    pub batch: Option<String>,
 }
 
 /// `type = "gemini"`.
@@ -195,6 +212,7 @@ pub struct UninitializedGemini {
     pub retries: UninitializedRetries,
     #[serde(default)]
     pub fallbacks: Vec<String>,
+    pub batch: Option<String>,
 }
 
 /// `type = "bedrock"`: real AWS Bedrock upstream.
@@ -202,6 +220,10 @@ pub struct UninitializedGemini {
 #[serde(deny_unknown_fields)]
 pub struct UninitializedBedrock {
     pub region: String,
+    /// The service role Bedrock batch jobs run as (the client's roleArn is used when it is an ARN).
+    pub batch_role_arn: Option<String>,
+    /// The control plane batch jobs are forwarded to; default `https://bedrock.{region}.amazonaws.com`.
+    pub batch_endpoint: Option<String>,
     pub endpoint: Option<String>,
     pub api_key: Option<String>,
     #[serde(default)]
@@ -211,6 +233,7 @@ pub struct UninitializedBedrock {
     #[serde(default)]
     pub fallbacks: Vec<String>,
     pub s3: Option<UninitializedS3>,
+    pub batch: Option<String>,
 }
 
 /// `[providers.<name>.s3]` of a bedrock provider: its files live in a real S3 bucket.

@@ -13,16 +13,16 @@ use toml::de::{DeTable, DeValue};
 
 use super::error::{ConfigError, Origin, Problem};
 use super::file::{
-    UninitializedApiKey, UninitializedAuth, UninitializedConfig, UninitializedKey,
-    UninitializedProvider, UninitializedRetries, UninitializedS3, UninitializedServer,
-    UninitializedTimeouts,
+    UninitializedApiKey, UninitializedAuth, UninitializedBatch, UninitializedConfig,
+    UninitializedKey, UninitializedProvider, UninitializedRetries, UninitializedS3,
+    UninitializedServer, UninitializedTimeouts,
 };
 use super::sources::{Env, Flags, Overrides, process_env};
 use super::types::{
-    Addressing, Allowed, AnthropicConfig, ApiKey, AuthConfig, AuthModeName, BaseUrl, BedrockConfig,
-    BedrockCredentials, BodyLimits, Config, FilesConfig, GeminiConfig, MaxTokensField,
-    OpenAiConfig, ProviderConfig, RemoteConfig, S3Target, ServerConfig, SigV4Config, TlsConfig,
-    VirtualKey, WeightedKey,
+    Addressing, Allowed, AnthropicConfig, ApiKey, AuthConfig, AuthModeName, BaseUrl, BatchBackend,
+    BatchConfig, BedrockConfig, BedrockCredentials, BodyLimits, Config, FilesConfig, GeminiConfig,
+    MaxTokensField, OpenAiConfig, ProviderConfig, RemoteConfig, S3Target, ServerConfig,
+    SigV4Config, TlsConfig, VirtualKey, WeightedKey,
 };
 use crate::auth::{AccessKeyId, BearerToken, SecretKey};
 use crate::providers::mock::MockConfig;
@@ -340,6 +340,7 @@ fn validate(
             None => defaults.base_domain,
         },
     };
+    let batch = batch(file.batch, at)?;
     Ok(Config {
         server,
         auth,
@@ -348,7 +349,118 @@ fn validate(
         routes,
         aliases,
         files,
+        batch,
     })
+}
+
+/// `[batch]`, checked: ARN parts as AWS spells them, positive limits.
+fn batch(file: UninitializedBatch, at: &Locator<'_>) -> Result<BatchConfig, ConfigError> {
+    let defaults = BatchConfig::default();
+    let bad = |span: Range<usize>, value: String, reason: &str| {
+        at.err(
+            span,
+            Problem::BadValue {
+                value,
+                reason: reason.to_owned(),
+            },
+        )
+    };
+    let region = match file.region {
+        Some(r) if is_region(r.get_ref()) => r.into_inner(),
+        Some(r) => {
+            return Err(bad(
+                r.span(),
+                r.get_ref().clone(),
+                "batch.region is an AWS region name such as \"us-west-2\"",
+            ));
+        }
+        None => defaults.region,
+    };
+    let account_id = match file.account_id {
+        Some(a) if a.get_ref().len() == 12 && a.get_ref().bytes().all(|b| b.is_ascii_digit()) => {
+            a.into_inner()
+        }
+        Some(a) => {
+            return Err(bad(
+                a.span(),
+                a.get_ref().clone(),
+                "batch.account_id is 12 digits",
+            ));
+        }
+        None => defaults.account_id,
+    };
+    let concurrency = match file.concurrency {
+        Some(c) => usize::try_from(*c.get_ref())
+            .ok()
+            .filter(|c| *c <= 1024)
+            .and_then(NonZeroUsize::new)
+            .ok_or_else(|| {
+                bad(
+                    c.span(),
+                    c.get_ref().to_string(),
+                    "batch.concurrency is 1 to 1024",
+                )
+            })?,
+        None => defaults.concurrency,
+    };
+    let requests_per_second = match file.requests_per_second {
+        Some(r) if r.get_ref().is_finite() && *r.get_ref() > 0.0 => Some(*r.get_ref()),
+        Some(r) => {
+            return Err(bad(
+                r.span(),
+                r.get_ref().to_string(),
+                "batch.requests_per_second is a number above 0 (leave it out for no limit)",
+            ));
+        }
+        None => defaults.requests_per_second,
+    };
+    let max_records = match file.max_records {
+        Some(m) if *m.get_ref() > 0 => *m.get_ref(),
+        Some(m) => {
+            return Err(bad(
+                m.span(),
+                "0".to_owned(),
+                "batch.max_records is above 0",
+            ));
+        }
+        None => defaults.max_records,
+    };
+    let poll_interval = match file.poll_interval_seconds {
+        Some(s) if s.get_ref().is_finite() && *s.get_ref() > 0.0 && *s.get_ref() <= 3600.0 => {
+            Duration::from_secs_f64(*s.get_ref())
+        }
+        Some(s) => {
+            return Err(bad(
+                s.span(),
+                s.get_ref().to_string(),
+                "batch.poll_interval_seconds is above 0 and at most 3600",
+            ));
+        }
+        None => defaults.poll_interval,
+    };
+    Ok(BatchConfig {
+        region,
+        account_id,
+        concurrency,
+        requests_per_second,
+        max_records,
+        poll_interval,
+    })
+}
+
+/// `us-east-1`, `eu-central-2`, `us-gov-west-1`: lower-case letters and digits in dash-separated
+/// parts, the last a number.
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The configured provider names, for checking references to them.
@@ -671,7 +783,21 @@ impl ProviderAt<'_, '_> {
         timeouts: UninitializedTimeouts,
         retries: UninitializedRetries,
         fallbacks: Vec<String>,
+        batch: Option<String>,
     ) -> Result<RemoteConfig, ConfigError> {
+        let batch = match batch.as_deref() {
+            None | Some("native") => BatchBackend::Native,
+            Some("local") => BatchBackend::Local,
+            Some(other) => {
+                return Err(self.err(
+                    &[Seg::Key("batch")],
+                    Problem::BadValue {
+                        value: other.to_owned(),
+                        reason: "batch is \"native\" (the provider's batch API) or \"local\" (the gateway's engine)".to_owned(),
+                    },
+                ));
+            }
+        };
         let defaults = UpstreamSettings::default();
         let seconds = |value: Option<f64>, field: &str, default: Duration| match value {
             None => Ok(default),
@@ -730,6 +856,7 @@ impl ProviderAt<'_, '_> {
         Ok(RemoteConfig {
             upstream: UpstreamSettings { timeouts, retry },
             fallbacks,
+            batch,
         })
     }
 }
@@ -756,6 +883,7 @@ fn provider(
             ProviderConfig::Mock(MockConfig {
                 reply: m.reply,
                 stream_chunk_chars,
+                latency: Duration::from_millis(m.latency_ms.unwrap_or(0).min(60_000)),
             })
         }
         UninitializedProvider::OpenAi(o) => {
@@ -797,7 +925,7 @@ fn provider(
                 api_keys: p.keys(o.api_keys, "OPENAI_API_KEY", None)?,
                 headers,
                 max_tokens_field,
-                remote: p.remote(o.timeouts, o.retries, o.fallbacks)?,
+                remote: p.remote(o.timeouts, o.retries, o.fallbacks, o.batch)?,
             })
         }
         UninitializedProvider::Anthropic(a) => {
@@ -816,13 +944,13 @@ fn provider(
                 base_url: p.url(a.base_url, ANTHROPIC_BASE_URL, "base_url")?,
                 api_keys: p.keys(a.api_keys, "ANTHROPIC_API_KEY", Some("anthropic"))?,
                 anthropic_version,
-                remote: p.remote(a.timeouts, a.retries, a.fallbacks)?,
+                remote: p.remote(a.timeouts, a.retries, a.fallbacks, a.batch)?,
             })
         }
         UninitializedProvider::Gemini(g) => ProviderConfig::Gemini(GeminiConfig {
             base_url: p.url(g.base_url, GEMINI_BASE_URL, "base_url")?,
             api_keys: p.keys(g.api_keys, "GEMINI_API_KEY", Some("gemini"))?,
-            remote: p.remote(g.timeouts, g.retries, g.fallbacks)?,
+            remote: p.remote(g.timeouts, g.retries, g.fallbacks, g.batch)?,
         }),
         UninitializedProvider::Bedrock(b) => {
             let region = aws_region(b.region, &[Seg::Key("region")], p)?;
@@ -856,8 +984,13 @@ fn provider(
                 region,
                 endpoint,
                 credentials,
-                remote: p.remote(b.timeouts, b.retries, b.fallbacks)?,
+                remote: p.remote(b.timeouts, b.retries, b.fallbacks, b.batch)?,
                 s3,
+                batch_role_arn: b.batch_role_arn.filter(|r| !r.trim().is_empty()),
+                batch_endpoint: match b.batch_endpoint {
+                    Some(e) => Some(p.url(Some(e), "", "batch_endpoint")?),
+                    None => None,
+                },
             })
         }
     })

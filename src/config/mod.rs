@@ -21,18 +21,19 @@ mod types;
 
 pub use error::{ConfigError, Origin, Problem};
 pub use file::{
-    UninitializedAnthropic, UninitializedApiKey, UninitializedAuth, UninitializedBedrock,
-    UninitializedBodyLimits, UninitializedConfig, UninitializedFiles, UninitializedGemini,
-    UninitializedKey, UninitializedMock, UninitializedOpenAi, UninitializedProvider,
-    UninitializedRoute, UninitializedS3, UninitializedServer, UninitializedTls,
+    UninitializedAnthropic, UninitializedApiKey, UninitializedAuth, UninitializedBatch,
+    UninitializedBedrock, UninitializedBodyLimits, UninitializedConfig, UninitializedFiles,
+    UninitializedGemini, UninitializedKey, UninitializedMock, UninitializedOpenAi,
+    UninitializedProvider, UninitializedRoute, UninitializedS3, UninitializedServer,
+    UninitializedTls,
 };
 pub use load::{EMBEDDED_DEFAULT, EMBEDDED_DEFAULT_NAME, Source, load, load_from_process};
 pub use sources::{ENV_VARS, Env, Flags};
 pub use types::{
-    Addressing, Allowed, AnthropicConfig, ApiKey, AuthConfig, AuthModeName, BaseUrl, BedrockConfig,
-    BedrockCredentials, BodyLimits, Config, FilesConfig, GeminiConfig, LogFormat, MaxTokensField,
-    OpenAiConfig, ProviderConfig, RemoteConfig, S3Target, ServerConfig, SigV4Config, TlsConfig,
-    VirtualKey, WeightedKey,
+    Addressing, Allowed, AnthropicConfig, ApiKey, AuthConfig, AuthModeName, BaseUrl, BatchBackend,
+    BatchConfig, BedrockConfig, BedrockCredentials, BodyLimits, Config, FilesConfig, GeminiConfig,
+    LogFormat, MaxTokensField, OpenAiConfig, ProviderConfig, RemoteConfig, S3Target, ServerConfig,
+    SigV4Config, TlsConfig, VirtualKey, WeightedKey,
 };
 
 #[cfg(test)]

@@ -239,7 +239,7 @@ fn unknown_keys_are_refused_where_they_are() {
     // Inside a provider table, serde only knows the table; the key is found again by name.
     assert_eq!(
         refused("[providers.o]\ntype = \"openai\"\nbase_ur = \"https://x\"\n"),
-        "quarry.toml:3:1: unknown field `base_ur`, expected one of `base_url`, `api_keys`, `headers`, `max_tokens_field`, `timeouts`, `retries`, `fallbacks`"
+        "quarry.toml:3:1: unknown field `base_ur`, expected one of `base_url`, `api_keys`, `headers`, `max_tokens_field`, `timeouts`, `retries`, `fallbacks`, `batch`"
     );
     assert_eq!(
         refused("[providers.o]\ntype = \"cohere\"\n"),
@@ -792,4 +792,58 @@ fn the_examples_s3_table_loads_once_uncommented() {
         "https://s3.us-east-1.amazonaws.com/"
     );
     assert_eq!(s3.addressing, Addressing::Virtual);
+}
+
+#[test]
+fn batch_settings_are_checked() {
+    let config = crate::config::load(
+        Source {
+            name: "quarry.toml",
+            text: "[batch]\nregion = \"eu-west-1\"\naccount_id = \"123456789012\"\nconcurrency = 4\n\
+                   requests_per_second = 2.5\nmax_records = 10\npoll_interval_seconds = 0.5\n\
+                   [providers.mock]\ntype = \"mock\"\n[providers.v]\ntype = \"openai\"\n\
+                   base_url = \"http://127.0.0.1:1/v1\"\napi_keys = [{ key = \"k\" }]\nbatch = \"local\"\n",
+        },
+        &Env::default(),
+        &Flags::default(),
+    )
+    .unwrap();
+    assert_eq!(config.batch.region, "eu-west-1");
+    assert_eq!(config.batch.account_id, "123456789012");
+    assert_eq!(config.batch.concurrency.get(), 4);
+    assert_eq!(config.batch.requests_per_second, Some(2.5));
+    assert_eq!(config.batch.max_records, 10);
+    assert_eq!(config.batch.poll_interval, Duration::from_millis(500));
+    let v = config.providers.get(&ProviderId::new("v")).unwrap();
+    assert_eq!(
+        v.remote().unwrap().batch,
+        crate::config::BatchBackend::Local
+    );
+
+    for (text, want) in [
+        (
+            "[batch]\naccount_id = \"123\"\n",
+            "batch.account_id is 12 digits",
+        ),
+        (
+            "[batch]\nregion = \"Mars\"\n",
+            "batch.region is an AWS region name",
+        ),
+        (
+            "[batch]\nconcurrency = 0\n",
+            "batch.concurrency is 1 to 1024",
+        ),
+        (
+            "[batch]\nrequests_per_second = 0.0\n",
+            "requests_per_second is a number above 0",
+        ),
+        ("[batch]\nmax_records = 0\n", "batch.max_records is above 0"),
+        (
+            "[providers.o]\ntype = \"openai\"\napi_keys = [{ key = \"k\" }]\nbatch = \"later\"\n",
+            "batch is \"native\"",
+        ),
+    ] {
+        let err = refused(text);
+        assert!(err.contains(want), "{text}: {err}");
+    }
 }

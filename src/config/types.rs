@@ -31,6 +31,7 @@ pub struct Config {
     /// `[aliases]`: a model id clients send, and the provider and upstream model it stands for.
     pub aliases: HashMap<String, (ProviderId, ModelId)>,
     pub files: FilesConfig,
+    pub batch: BatchConfig,
 }
 
 /// `[files]`.
@@ -391,6 +392,46 @@ pub struct RemoteConfig {
     /// Tried in order when this provider fails before its answer started (each provider is
     /// configured; the model is the upstream id for that provider).
     pub fallbacks: Vec<(ProviderId, ModelId)>,
+    /// Where this provider's batch jobs run.
+    pub batch: BatchBackend,
+}
+
+/// Where a provider's batch jobs run: its own batch API, or the gateway's engine record by
+/// record (for servers without one, such as vLLM or Ollama).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BatchBackend {
+    #[default]
+    Native,
+    Local,
+}
+
+/// `[batch]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchConfig {
+    /// The region and 12-digit account job ARNs name.
+    pub region: String,
+    pub account_id: String,
+    /// Records in flight at once per job on the local engine.
+    pub concurrency: std::num::NonZeroUsize,
+    /// Records started per second per job on the local engine; `None`: no limit.
+    pub requests_per_second: Option<f64>,
+    /// Records a job may hold (Bedrock's default quota is 50,000).
+    pub max_records: u64,
+    /// How often a provider's batch is polled.
+    pub poll_interval: Duration,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        Self {
+            region: "us-east-1".to_owned(),
+            account_id: "000000000000".to_owned(),
+            concurrency: std::num::NonZeroUsize::new(16).unwrap_or(std::num::NonZeroUsize::MIN),
+            requests_per_second: None,
+            max_records: 50_000,
+            poll_interval: Duration::from_secs(5),
+        }
+    }
 }
 
 /// Which member carries Converse's `maxTokens` to an OpenAI-compatible server.
@@ -446,6 +487,10 @@ pub struct BedrockConfig {
     /// `[providers.<name>.s3]`: files for this provider are relayed to a real S3 bucket, signed
     /// with the provider's AWS credentials; `None` keeps them on the local store.
     pub s3: Option<S3Target>,
+    /// The service role batch jobs forwarded to Bedrock run as.
+    pub batch_role_arn: Option<String>,
+    /// Where they are forwarded: `https://bedrock.<region>.amazonaws.com` unless configured.
+    pub batch_endpoint: Option<BaseUrl>,
 }
 
 /// Where a bedrock provider's files live: S3 (or an S3-compatible server) at `endpoint`.

@@ -17,6 +17,11 @@ impl Namespace {
         Self(format!("provider:{id}"))
     }
 
+    /// A namespace as [`Self::as_str`] wrote it (batch jobs store theirs).
+    pub fn from_stored(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -42,6 +42,11 @@ impl Runtime {
         }
     }
 
+    /// The routing table, shared with batch jobs (which route each job as Converse would).
+    pub fn routes(&self) -> Arc<Routes> {
+        self.routes.clone()
+    }
+
     /// Routes an InvokeModel body: the family codec turns it into a Converse call.
     fn invoke_call(
         &self,

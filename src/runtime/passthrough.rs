@@ -65,6 +65,8 @@ mod tests {
             credentials: BedrockCredentials::ApiKey(ApiKey::new("k")),
             remote: RemoteConfig::default(),
             s3: None,
+            batch_role_arn: None,
+            batch_endpoint: None,
         };
         let transport =
             crate::providers::transport::Transport::new(id.clone(), Default::default(), Vec::new())

@@ -129,7 +129,7 @@ impl Routes {
         }
     }
 
-    fn provider(&self, id: &str) -> Result<&Arc<dyn Provider>, ProviderError> {
+    pub fn provider(&self, id: &str) -> Result<&Arc<dyn Provider>, ProviderError> {
         self.providers.get(&ProviderId::new(id)).ok_or_else(|| {
             let known: Vec<&str> = self.providers.keys().map(ProviderId::as_str).collect();
             ProviderError::validation(format!(
@@ -137,6 +137,13 @@ impl Routes {
                 known.join(", ")
             ))
         })
+    }
+
+    /// The configured aliases, sorted by name (ListFoundationModels lists them).
+    pub fn alias_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.aliases.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
     }
 
     /// Picks the provider and upstream model for `model_id` (already URL-decoded by the protocol).

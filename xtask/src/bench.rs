@@ -1,4 +1,4 @@
-//! `cargo xtask bench [files]`: builds the gateway and the load generator in release mode and
+//! `cargo xtask bench [files|batch]`: builds the gateway and the load generator in release mode and
 //! runs them.
 
 use std::path::Path;
@@ -9,6 +9,7 @@ use anyhow::{Context as _, bail};
 pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let forwarded = match args.first().map(String::as_str) {
         Some("files") => files_args(root, &args[1..])?,
+        Some("batch") => batch_args(root, &args[1..])?,
         _ => converse_args(root, args)?,
     };
     println!("==> cargo build --release -p quarry -p quarry-bench --bins");
@@ -78,6 +79,28 @@ fn files_args(root: &Path, args: &[String]) -> anyhow::Result<Vec<String>> {
             other => bail!(
                 "unknown argument {other} (files [--sizes 1M*50,256M*3] [--dir DIR] [--write])"
             ),
+        }
+    }
+    Ok(forwarded)
+}
+
+/// `bench batch [--records N] [--concurrency C] [--write]`: a batch job on the local engine vs.
+/// the same records as individual calls.
+fn batch_args(root: &Path, args: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut forwarded = vec!["batch".to_owned()];
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--records" | "--concurrency" => {
+                let value = rest
+                    .next()
+                    .with_context(|| format!("{arg} needs a value"))?;
+                forwarded.extend([arg.clone(), value.clone()]);
+            }
+            "--write" => forwarded.extend(write_to(root)),
+            other => {
+                bail!("unknown argument {other} (batch [--records N] [--concurrency C] [--write])")
+            }
         }
     }
     Ok(forwarded)

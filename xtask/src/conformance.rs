@@ -222,9 +222,11 @@ fn fake_key(leg: &str) -> String {
 
 /// A gateway config with the leg's provider alone, pointed at the fakes.
 fn leg_config(leg: &str, fake: SocketAddr) -> String {
+    // Batch jobs poll the fake every 200 ms: it advances one state per poll.
     let head = format!(
         "# Written by `cargo xtask conformance`: the {leg} leg, against the fake upstreams.\n\
-         default_provider = \"{leg}\"\n\n[providers.{leg}]\ntype = \"{leg}\"\n"
+         default_provider = \"{leg}\"\n\n[batch]\npoll_interval_seconds = 0.2\n\n\
+         [providers.{leg}]\ntype = \"{leg}\"\n"
     );
     let rest = match leg {
         "openai" => format!("base_url = \"http://{fake}/openai/v1\"\n"),

@@ -1,6 +1,12 @@
 //! Batches run on a provider's own batch API: the vocabulary every native backend speaks to the
 //! job driver, which owns job state, input reading and output writing.
 
+mod anthropic;
+mod gemini;
+mod openai;
+#[cfg(test)]
+mod tests;
+
 use futures_util::future::BoxFuture;
 use quarry_bedrock::types::ModelInvocationJobStatus;
 use serde_json::Value;
@@ -91,4 +97,46 @@ pub trait NativeBatches: Send + Sync + 'static {
         job: &'a NativeJob,
         handle: &'a NativeHandle,
     ) -> BoxFuture<'a, Result<Vec<OutputRecord>, ProviderError>>;
+}
+
+/// The native batch backend of a configured provider, with its own transport (same keys,
+/// timeouts and retries as the provider's model calls); `None` for providers without a batch
+/// API here (the mock, and Bedrock, whose own control plane is used directly).
+pub fn for_provider(
+    id: &crate::providers::ProviderId,
+    config: &crate::config::ProviderConfig,
+) -> Result<
+    Option<std::sync::Arc<dyn NativeBatches>>,
+    crate::providers::transport::TransportBuildError,
+> {
+    use crate::config::ProviderConfig;
+    use crate::providers::transport::Transport;
+    use std::sync::Arc;
+    Ok(match config {
+        ProviderConfig::OpenAi(c) => {
+            let transport = Transport::new(id.clone(), c.remote.upstream, c.api_keys.clone())?;
+            Some(Arc::new(openai::OpenAiBatches::new(
+                Arc::new(transport),
+                &c.base_url,
+                c.headers.clone(),
+                c.max_tokens_field,
+            )))
+        }
+        ProviderConfig::Gemini(c) => {
+            let transport = Transport::new(id.clone(), c.remote.upstream, c.api_keys.clone())?;
+            Some(Arc::new(gemini::GeminiBatches::new(
+                Arc::new(transport),
+                &c.base_url,
+            )))
+        }
+        ProviderConfig::Anthropic(c) => {
+            let transport = Transport::new(id.clone(), c.remote.upstream, c.api_keys.clone())?;
+            Some(Arc::new(anthropic::AnthropicBatches::new(
+                Arc::new(transport),
+                &c.base_url,
+                c.anthropic_version.clone(),
+            )))
+        }
+        ProviderConfig::Mock(_) | ProviderConfig::Bedrock(_) => None,
+    })
 }

@@ -399,6 +399,11 @@ impl Store {
         Ok(())
     }
 
+    /// The database the store keeps its rows in (batch jobs keep theirs there too).
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
     /// Starts writing a body; `observer` sees every byte, on a thread of its own.
     pub fn spool<O: Observer>(&self, mut observer: O) -> Spool<O> {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(SPOOL_QUEUE);
@@ -573,6 +578,32 @@ impl Store {
                 )
             })
             .await?
+    }
+
+    /// The object of `bucket` in `ns` whose provider file id is `remote_id` (batch input URIs
+    /// may name a provider's file id where a key would be).
+    pub async fn by_remote_id(
+        &self,
+        ns: &Namespace,
+        bucket: &BucketName,
+        remote_id: &str,
+    ) -> Result<Option<ObjectInfo>, StoreError> {
+        let (ns, bucket, remote_id) = (ns.clone(), bucket.clone(), remote_id.to_owned());
+        self.db
+            .call(move |conn| {
+                Ok(conn
+                    .query_row(
+                        &format!(
+                            "SELECT {OBJECT_COLUMNS} FROM objects \
+                             WHERE namespace = ?1 AND bucket = ?2 AND remote_id = ?3 LIMIT 1"
+                        ),
+                        params![ns.as_str(), bucket.as_str(), remote_id],
+                        object_row,
+                    )
+                    .optional()?)
+            })
+            .await
+            .map_err(StoreError::from)
     }
 
     /// Opens the object's body (`range`: first and last byte, inclusive) — a concurrent

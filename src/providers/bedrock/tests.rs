@@ -15,6 +15,8 @@ fn config(endpoint: &str, credentials: BedrockCredentials) -> BedrockConfig {
         credentials,
         remote: RemoteConfig::default(),
         s3: None,
+        batch_role_arn: None,
+        batch_endpoint: None,
     }
 }
 

@@ -34,6 +34,8 @@ pub struct MockConfig {
     pub reply: Option<String>,
     /// How many characters each streamed text delta carries.
     pub stream_chunk_chars: usize,
+    /// How long each whole answer takes (a slow model, for batch and timeout tests).
+    pub latency: std::time::Duration,
 }
 
 impl Default for MockConfig {
@@ -41,6 +43,7 @@ impl Default for MockConfig {
         Self {
             reply: None,
             stream_chunk_chars: 8,
+            latency: std::time::Duration::ZERO,
         }
     }
 }
@@ -410,6 +413,9 @@ impl Provider for Mock {
         Box::pin(async move {
             if let Some(f) = requested_failure(&call)? {
                 return Err(f.error);
+            }
+            if !self.config.latency.is_zero() {
+                tokio::time::sleep(self.config.latency).await;
             }
             self.answer(&call)
         })

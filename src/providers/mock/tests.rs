@@ -80,6 +80,7 @@ async fn a_configured_reply_replaces_the_echo() {
         MockConfig {
             reply: Some("fixed".into()),
             stream_chunk_chars: 2,
+            ..MockConfig::default()
         },
     );
     let out = m
