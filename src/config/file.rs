@@ -243,6 +243,8 @@ pub struct UninitializedS3 {
     pub region: Option<String>,
     pub endpoint: Option<String>,
     pub addressing: Option<String>,
+    #[serde(default)]
+    pub buckets: Vec<String>,
 }
 
 /// `[[routes]]`.

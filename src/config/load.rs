@@ -1064,10 +1064,22 @@ fn s3_target(
             ));
         }
     };
+    for (i, bucket) in s3.buckets.iter().enumerate() {
+        if crate::files::names::BucketName::parse(bucket).is_err() {
+            return Err(p.err(
+                &[Seg::Key("s3"), Seg::Key("buckets"), Seg::Index(i)],
+                Problem::BadValue {
+                    value: bucket.clone(),
+                    reason: "not a valid S3 bucket name".to_owned(),
+                },
+            ));
+        }
+    }
     Ok(S3Target {
         region,
         endpoint,
         addressing,
+        buckets: s3.buckets,
     })
 }
 

@@ -710,11 +710,11 @@ fn bad_s3_settings_are_refused_where_they_are() {
     );
     assert_eq!(
         refused(&format!("{BEDROCK}[providers.aws.s3]\nbucket = \"b\"\n")),
-        "quarry.toml:5:1: unknown field `bucket`, expected one of `region`, `endpoint`, `addressing`"
+        "quarry.toml:5:1: unknown field `bucket`, expected one of `region`, `endpoint`, `addressing`, `buckets`"
     );
     assert_eq!(
         refused(&format!("{BEDROCK}s3 = {{ bucket = \"b\" }}\n")),
-        "quarry.toml:4:8: unknown field `bucket`, expected one of `region`, `endpoint`, `addressing`"
+        "quarry.toml:4:8: unknown field `bucket`, expected one of `region`, `endpoint`, `addressing`, `buckets`"
     );
 }
 

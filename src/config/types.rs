@@ -502,6 +502,9 @@ pub struct S3Target {
     pub endpoint: BaseUrl,
     /// How the bucket is named in upstream URLs.
     pub addressing: Addressing,
+    /// The only buckets clients may reach with the gateway's AWS identity; empty: every bucket
+    /// those credentials can reach.
+    pub buckets: Vec<String>,
 }
 
 /// How an S3 request names its bucket.

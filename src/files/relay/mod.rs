@@ -657,6 +657,40 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
         .ok()
 }
 
+/// Refuses a request naming a bucket outside the configured `buckets` (its path's, or a copy's
+/// source): the gateway's AWS identity reaches only those. ListBuckets is refused too then.
+pub fn allowed(target: &S3Target, path: &str, headers: &HeaderMap) -> Result<(), Refusal> {
+    if target.buckets.is_empty() {
+        return Ok(());
+    }
+    let denied = |what: String| {
+        Refusal::new(
+            403,
+            "AccessDenied",
+            format!("{what} is not one of the buckets this gateway relays to S3"),
+        )
+    };
+    let bucket = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    if bucket.is_empty() {
+        return Err(denied("ListBuckets (no bucket)".to_owned()));
+    }
+    let bucket = percent_encoding::percent_decode_str(bucket).decode_utf8_lossy();
+    if !target.buckets.iter().any(|b| *b == bucket) {
+        return Err(denied(format!("Bucket {bucket}")));
+    }
+    if let Some(source) = headers.get("x-amz-copy-source") {
+        let source = String::from_utf8_lossy(source.as_bytes());
+        let source = percent_encoding::percent_decode_str(source.trim_start_matches('/'))
+            .decode_utf8_lossy()
+            .into_owned();
+        let source_bucket = source.split('/').next().unwrap_or("");
+        if !target.buckets.iter().any(|b| b == source_bucket) {
+            return Err(denied(format!("Copy source bucket {source_bucket}")));
+        }
+    }
+    Ok(())
+}
+
 /// Relays a bedrock provider's files requests to its S3 bucket.
 pub struct S3Relay {
     provider: ProviderId,
@@ -768,6 +802,7 @@ impl S3Relay {
         B::Error: Into<BoxError>,
     {
         let (parts, body) = request.into_parts();
+        allowed(&self.target, parts.uri.path(), &parts.headers)?;
         let payload = payload(&parts.headers, &self.provider)?;
         let url = upstream_url(&self.target, parts.uri.path(), parts.uri.query())?;
         // Signed exactly as the client will send it (the URL parser drops a default port, say).

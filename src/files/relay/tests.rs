@@ -34,6 +34,7 @@ fn target(endpoint: &str, addressing: Addressing) -> S3Target {
         region: "us-west-2".to_owned(),
         endpoint: BaseUrl::parse(endpoint).unwrap(),
         addressing,
+        buckets: Vec::new(),
     }
 }
 
@@ -735,6 +736,7 @@ fn signatures_match_the_examples_aws_publishes() {
         region: "us-east-1".to_owned(),
         endpoint: BaseUrl::parse("https://s3.amazonaws.com").unwrap(),
         addressing: Addressing::Virtual,
+        buckets: Vec::new(),
     };
     let credentials = Credentials::new(
         "AKIAIOSFODNN7EXAMPLE",
@@ -805,4 +807,31 @@ fn signatures_match_the_examples_aws_publishes() {
             "{path}?{query:?}"
         );
     }
+}
+
+#[test]
+fn only_the_configured_buckets_are_reachable() {
+    let mut t = aws();
+    t.buckets = vec!["batch-in".to_owned()];
+    let ok = http::HeaderMap::new();
+    assert!(allowed(&t, "/batch-in/a.jsonl", &ok).is_ok());
+    for (path, why) in [("/other/a.jsonl", "other"), ("/", "ListBuckets")] {
+        let refusal = allowed(&t, path, &ok).unwrap_err();
+        assert_eq!(
+            (refusal.status, refusal.code),
+            (403, "AccessDenied"),
+            "{path}"
+        );
+        assert!(refusal.message.contains(why), "{}", refusal.message);
+    }
+    let mut copy = http::HeaderMap::new();
+    copy.insert("x-amz-copy-source", "/secret-bucket/k".parse().unwrap());
+    assert_eq!(allowed(&t, "/batch-in/b", &copy).unwrap_err().status, 403);
+    copy.insert(
+        "x-amz-copy-source",
+        "batch-in/k%20x?versionId=1".parse().unwrap(),
+    );
+    assert!(allowed(&t, "/batch-in/b", &copy).is_ok());
+    // No list: every bucket the credentials reach.
+    assert!(allowed(&aws(), "/anything/k", &copy).is_ok());
 }

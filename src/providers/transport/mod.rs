@@ -169,12 +169,6 @@ impl Transport {
         &self.settings
     }
 
-    /// The pooled client, for a request sent exactly once (a streamed body cannot be replayed,
-    /// so [`Transport::send`]'s retries do not apply).
-    pub fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-
     /// Sends a request built afresh for each attempt (so it can be signed per attempt) with the
     /// key chosen for that attempt. 429s, 5xxs and connection failures are retried with jittered
     /// backoff (honouring `Retry-After`), a 429 also rotating to another key. Returns the final
