@@ -295,6 +295,19 @@ impl Context {
                     if !cancel_sent && running != Status::Stopping {
                         self.jobs.set_status(&job.id, running, None).await?;
                     }
+                    // The provider's progress, for GetModelInvocationJob while it runs.
+                    if let Some(processed) = status.processed {
+                        let failed = status.failed.unwrap_or(0).min(processed);
+                        let (_, prior) = self.jobs.finished(&job.id).await?;
+                        let counts = Manifest {
+                            total_record_count: plan.total_records,
+                            processed_record_count: prior.processed_record_count + processed,
+                            success_record_count: prior.success_record_count + processed - failed,
+                            error_record_count: prior.error_record_count + failed,
+                            ..Manifest::default()
+                        };
+                        self.jobs.set_counts(&job.id, counts).await?;
+                    }
                 }
             }
             self.sleep(cancel, cancel_sent).await;

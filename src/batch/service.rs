@@ -214,7 +214,7 @@ impl Batches {
         };
 
         // The input must exist now; the output bucket must exist or be creatable.
-        storage::resolve_input(
+        let files = storage::resolve_input(
             &self.ctx.store,
             &file_route.namespace,
             &input_uri,
@@ -225,6 +225,7 @@ impl Batches {
             storage::InputError::Invalid(m) => BatchError::Validation(m),
             storage::InputError::Store(e) => e.into(),
         })?;
+        check_input_size(&files)?;
         if !file_route.auto_create_buckets
             && !self
                 .ctx
@@ -391,6 +392,26 @@ fn view(scope: &ArnScope, job: &Job) -> Result<View, BatchError> {
 
 fn ms(millis: i64) -> DateTime {
     DateTime::from_millis(millis)
+}
+
+/// Bedrock's input quotas: 1 GB per file, 5 GB per job.
+const MAX_FILE_BYTES: u64 = 1_000_000_000;
+const MAX_JOB_BYTES: u64 = 5_000_000_000;
+
+fn check_input_size(files: &[storage::InputFile]) -> Result<(), BatchError> {
+    if let Some(big) = files.iter().find(|f| f.info.size > MAX_FILE_BYTES) {
+        return Err(BatchError::Validation(format!(
+            "The input file {} is {} bytes, over the 1 GB limit per file.",
+            big.info.key, big.info.size
+        )));
+    }
+    let total: u64 = files.iter().map(|f| f.info.size).sum();
+    if total > MAX_JOB_BYTES {
+        return Err(BatchError::Validation(format!(
+            "The input files hold {total} bytes, over the 5 GB limit per job."
+        )));
+    }
+    Ok(())
 }
 
 /// Bedrock's job-name pattern: `[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}`.
@@ -676,5 +697,57 @@ impl Batches {
         let id = job_of_resource(&self.scope, arn).ok_or_else(not_found)?;
         self.ctx.jobs.get(&id).await?.ok_or_else(not_found)?;
         Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::files::names::BucketName;
+    use crate::files::store::ObjectInfo;
+
+    fn file(key: &str, size: u64) -> storage::InputFile {
+        let mut info = ObjectInfo::for_tests(key);
+        info.size = size;
+        storage::InputFile {
+            bucket: BucketName::parse("input").unwrap(),
+            info,
+        }
+    }
+
+    #[test]
+    fn inputs_over_bedrocks_quotas_are_refused_naming_the_limit() {
+        assert!(check_input_size(&[file("a.jsonl", MAX_FILE_BYTES)]).is_ok());
+        let err = check_input_size(&[file("a.jsonl", MAX_FILE_BYTES + 1)]).unwrap_err();
+        assert!(
+            matches!(&err, BatchError::Validation(m) if m.contains("a.jsonl") && m.contains("1 GB"))
+        );
+        let six = (0..6)
+            .map(|i| file(&format!("{i}.jsonl"), MAX_FILE_BYTES))
+            .collect::<Vec<_>>();
+        let err = check_input_size(&six).unwrap_err();
+        assert!(matches!(&err, BatchError::Validation(m) if m.contains("5 GB")));
+    }
+
+    #[test]
+    fn job_names_follow_bedrocks_pattern() {
+        assert!(valid_job_name("bifrost-e2e-1700000000"));
+        assert!(valid_job_name("a.b+c"));
+        for bad in ["", "-x", "has space", "ünï"] {
+            assert!(!valid_job_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn page_tokens_round_trip_and_garbage_is_refused() {
+        assert_eq!(decode_token("not base64!"), None);
+        use base64::Engine as _;
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("1700:abcdefabcdef");
+        assert_eq!(
+            decode_token(&token),
+            Some((1700, "abcdefabcdef".to_owned()))
+        );
+        let bad = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("1700:ABC");
+        assert_eq!(decode_token(&bad), None);
     }
 }

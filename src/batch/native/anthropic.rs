@@ -9,7 +9,7 @@ use quarry_bedrock::types::ModelInvocationJobStatus;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::openai::shared::{
+use super::shared::{
     Answer, NOTHING_SUBMITTED, each_line, in_order, key_value, native_record, nothing_status,
     nothing_submitted, outgoing, read_json, read_success, segment, sent_index, trimmed,
 };

@@ -10,7 +10,7 @@ use quarry_bedrock::types::ModelInvocationJobStatus;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::openai::shared::{
+use super::shared::{
     Answer, NOTHING_SUBMITTED, each_line, in_order, jsonl, key_value, native_record,
     nothing_status, nothing_submitted, outgoing, read_json, read_success, remote_error, segment,
     sent_index, staged, trimmed,

@@ -4,6 +4,7 @@
 mod anthropic;
 mod gemini;
 mod openai;
+mod shared;
 #[cfg(test)]
 mod tests;
 

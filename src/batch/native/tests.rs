@@ -13,8 +13,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::anthropic::{self, AnthropicBatches};
 use super::gemini::{self, GeminiBatches};
-use super::openai::shared::{NOTHING_SUBMITTED, custom_ids, each_line};
 use super::openai::{self, OpenAiBatches};
+use super::shared::{NOTHING_SUBMITTED, custom_ids, each_line};
 use super::{NativeBatches, NativeHandle, NativeInput, NativeJob, NativeStatus};
 use crate::batch::record::{InputRecord, InvocationType, OutputRecord};
 use crate::config::{ApiKey, MaxTokensField, WeightedKey};
