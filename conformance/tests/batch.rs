@@ -300,23 +300,45 @@ async fn arns_and_bare_ids_name_the_same_job_and_tags_follow_it() {
 #[test]
 fn listing_walks_every_job_once_in_order_under_any_page_size_and_filter() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let (addr, names) = runtime.block_on(async {
+    // 23 jobs: every third one's input holds no valid record, so it ends Failed.
+    let (addr, jobs) = runtime.block_on(async {
         let addr = common::serve_toml(&slow_config(0, 4)).await;
         upload(addr, "list/in.jsonl", records(1)).await;
+        upload(addr, "list/bad.jsonl", "not json".to_owned()).await;
         let client = common::bedrock(addr);
-        let mut names = Vec::new();
+        let mut arns = Vec::new();
         for i in 0..23 {
             let name = format!("{}-{i:02}", ["alpha", "beta", "gamma"][i % 3]);
-            create(&client, &name, "list/in.jsonl")
+            let input = if i % 3 == 2 {
+                "list/bad.jsonl"
+            } else {
+                "list/in.jsonl"
+            };
+            let arn = create(&client, &name, input)
                 .send()
                 .await
-                .expect("create");
-            names.push(name);
+                .expect("create")
+                .job_arn;
+            arns.push(arn);
         }
-        (addr, names)
+        let mut jobs = Vec::new();
+        for arn in arns {
+            let job = wait_for(&client, &arn, terminal).await;
+            jobs.push((
+                job.job_name().unwrap_or_default().to_owned(),
+                job.status().cloned().expect("status"),
+                job.submit_time,
+            ));
+        }
+        (addr, jobs)
     });
+    assert_eq!(
+        jobs.iter().filter(|j| j.1 == Status::Failed).count(),
+        7,
+        "{jobs:?}"
+    );
     let config = proptest::test_runner::Config {
-        cases: 24,
+        cases: 32,
         ..proptest::test_runner::Config::default()
     };
     let mut runner = proptest::test_runner::TestRunner::new(config);
@@ -324,10 +346,15 @@ fn listing_walks_every_job_once_in_order_under_any_page_size_and_filter() {
         1i32..10,
         proptest::bool::ANY,
         proptest::option::of(0usize..4),
+        proptest::option::of(0usize..2),
+        proptest::option::of(0usize..23),
     );
     runner
-        .run(&strategy, |(page, ascending, filter)| {
-            let part = filter.map(|f| ["alpha", "beta", "gamma", "-1"][f]);
+        .run(&strategy, |(page, ascending, name, status, after)| {
+            let part = name.map(|f| ["alpha", "beta", "gamma", "-1"][f]);
+            let status = status.map(|s| [Status::Completed, Status::Failed][s].clone());
+            // Strictly after the submit time of one of the jobs.
+            let after = after.map(|i| jobs[i].2);
             let walked = runtime.block_on(async {
                 let client = common::bedrock(addr);
                 let mut seen = Vec::new();
@@ -342,6 +369,8 @@ fn listing_walks_every_job_once_in_order_under_any_page_size_and_filter() {
                             SortOrder::Descending
                         })
                         .set_name_contains(part.map(str::to_owned))
+                        .set_status_equals(status.clone())
+                        .set_submit_time_after(after)
                         .set_next_token(token.take())
                         .send()
                         .await
@@ -356,12 +385,17 @@ fn listing_walks_every_job_once_in_order_under_any_page_size_and_filter() {
                 }
                 seen
             });
-            let mut expected: Vec<&String> = names
+            let mut expected: Vec<&String> = jobs
                 .iter()
-                .filter(|n| part.is_none_or(|p| n.contains(p)))
+                .filter(|(n, st, t)| {
+                    part.is_none_or(|p| n.contains(p))
+                        && status.as_ref().is_none_or(|s| s == st)
+                        && after.is_none_or(|a| t.to_millis().ok() > a.to_millis().ok())
+                })
+                .map(|(n, _, _)| n)
                 .collect();
             let mut got: Vec<&String> = walked.iter().map(|(_, n)| n).collect();
-            // Every job exactly once…
+            // Every matching job exactly once…
             got.sort();
             expected.sort();
             proptest::prop_assert_eq!(got, expected);
