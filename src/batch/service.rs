@@ -56,6 +56,40 @@ use crate::runtime::PROVIDER_HEADER;
 /// AWS's tag limit per resource.
 const MAX_TAGS: usize = 200;
 
+/// Get's output and List's summaries carry the same members, through builders of two types:
+/// `job_fields!(builder, scope, job)` fills every one and builds.
+macro_rules! job_fields {
+    ($builder:expr, $scope:expr, $job:expr) => {{
+        let job: &Job = $job;
+        match view($scope, job) {
+            Err(e) => Err(e),
+            Ok(v) => $builder
+                .job_arn(v.arn)
+                .job_name(job.spec.name.clone())
+                .model_id(job.spec.model_id.clone())
+                .set_client_request_token(job.client_request_token.clone())
+                .role_arn(job.spec.role_arn.clone())
+                .status(job.status.clone())
+                .set_message(job.message.clone())
+                .submit_time(ms(job.submit_ms))
+                .last_modified_time(ms(job.last_modified_ms))
+                .set_end_time(job.end_ms.map(ms))
+                .input_data_config(v.input)
+                .output_data_config(v.output)
+                .set_vpc_config(v.vpc)
+                .timeout_duration_in_hours(job.spec.timeout_hours)
+                .set_job_expiration_time(v.expiration)
+                .set_model_invocation_type(v.invocation_type)
+                .set_total_record_count(v.counts.map(|c| c.0))
+                .set_processed_record_count(v.counts.map(|c| c.1))
+                .set_success_record_count(v.counts.map(|c| c.2))
+                .set_error_record_count(v.counts.map(|c| c.3))
+                .build()
+                .map_err(|e| BatchError::Internal(e.to_string())),
+        }
+    }};
+}
+
 /// The batch half of the Bedrock control plane.
 pub struct Batches {
     ctx: Arc<Context>,
@@ -297,30 +331,7 @@ impl Batches {
     }
 
     fn summary(&self, job: &Job) -> Result<ModelInvocationJobSummary, BatchError> {
-        let v = view(&self.scope, job)?;
-        ModelInvocationJobSummary::builder()
-            .job_arn(v.arn)
-            .job_name(job.spec.name.clone())
-            .model_id(job.spec.model_id.clone())
-            .set_client_request_token(job.client_request_token.clone())
-            .role_arn(job.spec.role_arn.clone())
-            .status(job.status.clone())
-            .set_message(job.message.clone())
-            .submit_time(ms(job.submit_ms))
-            .last_modified_time(ms(job.last_modified_ms))
-            .set_end_time(job.end_ms.map(ms))
-            .input_data_config(v.input)
-            .output_data_config(v.output)
-            .set_vpc_config(v.vpc)
-            .timeout_duration_in_hours(job.spec.timeout_hours)
-            .set_job_expiration_time(v.expiration)
-            .set_model_invocation_type(v.invocation_type)
-            .set_total_record_count(v.counts.map(|c| c.0))
-            .set_processed_record_count(v.counts.map(|c| c.1))
-            .set_success_record_count(v.counts.map(|c| c.2))
-            .set_error_record_count(v.counts.map(|c| c.3))
-            .build()
-            .map_err(|e| BatchError::Internal(e.to_string()))
+        job_fields!(ModelInvocationJobSummary::builder(), &self.scope, job)
     }
 }
 
@@ -507,30 +518,11 @@ impl Bedrock for Batches {
             return Ok(plane.get(input).await?);
         }
         let job = self.job(&input.job_identifier).await?;
-        let v = view(&self.scope, &job)?;
-        GetModelInvocationJobOutput::builder()
-            .job_arn(v.arn)
-            .job_name(job.spec.name.clone())
-            .model_id(job.spec.model_id.clone())
-            .set_client_request_token(job.client_request_token.clone())
-            .role_arn(job.spec.role_arn.clone())
-            .status(job.status.clone())
-            .set_message(job.message.clone())
-            .submit_time(ms(job.submit_ms))
-            .last_modified_time(ms(job.last_modified_ms))
-            .set_end_time(job.end_ms.map(ms))
-            .input_data_config(v.input)
-            .output_data_config(v.output)
-            .set_vpc_config(v.vpc)
-            .timeout_duration_in_hours(job.spec.timeout_hours)
-            .set_job_expiration_time(v.expiration)
-            .set_model_invocation_type(v.invocation_type)
-            .set_total_record_count(v.counts.map(|c| c.0))
-            .set_processed_record_count(v.counts.map(|c| c.1))
-            .set_success_record_count(v.counts.map(|c| c.2))
-            .set_error_record_count(v.counts.map(|c| c.3))
-            .build()
-            .map_err(|e| BatchError::Internal(e.to_string()).into())
+        Ok(job_fields!(
+            GetModelInvocationJobOutput::builder(),
+            &self.scope,
+            &job
+        )?)
     }
 
     async fn list_model_invocation_jobs(
