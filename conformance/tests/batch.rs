@@ -625,3 +625,32 @@ async fn a_bedrock_provider_forwards_its_jobs_to_bedrock_with_arns_and_statuses_
     );
     assert!(auth.contains("/us-west-2/bedrock/aws4_request"), "{auth}");
 }
+
+#[tokio::test]
+async fn jobs_beyond_the_engines_slots_wait_scheduled_then_run() {
+    let addr = common::serve_toml(
+        "default_provider = \"mock\"\n[batch]\nmax_running_jobs = 1\nconcurrency = 1\n\n\
+         [providers.mock]\ntype = \"mock\"\nlatency_ms = 100\n",
+    )
+    .await;
+    upload(addr, "slots/in.jsonl", records(5)).await;
+    let client = common::bedrock(addr);
+    let first = create(&client, "first", "slots/in.jsonl")
+        .send()
+        .await
+        .expect("create")
+        .job_arn;
+    wait_for(&client, &first, |j| j.status() == Some(&Status::InProgress)).await;
+    let second = create(&client, "second", "slots/in.jsonl")
+        .send()
+        .await
+        .expect("create")
+        .job_arn;
+    let waiting = wait_for(&client, &second, |j| j.status() != Some(&Status::Submitted)).await;
+    assert_eq!(waiting.status(), Some(&Status::Scheduled));
+    for arn in [&first, &second] {
+        let job = wait_for(&client, arn, terminal).await;
+        assert_eq!(job.status(), Some(&Status::Completed));
+        assert_eq!(job.success_record_count(), Some(5));
+    }
+}

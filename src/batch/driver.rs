@@ -30,6 +30,8 @@ pub struct Context {
     pub natives: HashMap<ProviderId, Arc<dyn NativeBatches>>,
     pub settings: BatchConfig,
     running: Mutex<HashMap<JobId, CancellationToken>>,
+    /// Local jobs run this many at a time.
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// How a run of the records ended.
@@ -69,8 +71,9 @@ impl Context {
             store,
             routes,
             natives,
-            settings,
             running: Mutex::new(HashMap::new()),
+            slots: Arc::new(tokio::sync::Semaphore::new(settings.max_running_jobs.get())),
+            settings,
         }
     }
 
@@ -161,15 +164,29 @@ impl Context {
                     .provider(&job.spec.provider)
                     .map_err(|e| BatchError::Validation(e.message))?
                     .clone();
-                if matches!(
-                    job.status,
-                    Status::Submitted | Status::Validating | Status::Scheduled
-                ) {
-                    self.jobs
-                        .set_status(&job.id, Status::InProgress, None)
-                        .await?;
-                }
-                engine::run(self, &job, &plan, provider, cancel).await?
+                // Jobs beyond the engine's slots wait, Scheduled, as Bedrock queues them.
+                let slot = match self.slots.clone().try_acquire_owned() {
+                    Ok(slot) => slot,
+                    Err(_) => {
+                        self.jobs
+                            .set_status(&job.id, Status::Scheduled, None)
+                            .await?;
+                        tokio::select! {
+                            slot = self.slots.clone().acquire_owned() => slot
+                                .map_err(|_| BatchError::Internal("the engine stopped".to_owned()))?,
+                            () = cancel.cancelled() => {
+                                self.jobs.set_status(&job.id, Status::Stopped, None).await?;
+                                return Ok(());
+                            }
+                        }
+                    }
+                };
+                self.jobs
+                    .set_status(&job.id, Status::InProgress, None)
+                    .await?;
+                let ending = engine::run(self, &job, &plan, provider, cancel).await?;
+                drop(slot);
+                ending
             }
             Backend::Native => {
                 let backend = self

@@ -43,6 +43,7 @@ pub struct UninitializedBatch {
     pub requests_per_second: Option<Spanned<f64>>,
     pub max_records: Option<Spanned<u64>>,
     pub poll_interval_seconds: Option<Spanned<f64>>,
+    pub max_running_jobs: Option<Spanned<u64>>,
 }
 
 /// `[files]`: the S3-compatible files API.

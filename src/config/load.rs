@@ -438,6 +438,20 @@ fn batch(file: UninitializedBatch, at: &Locator<'_>) -> Result<BatchConfig, Conf
         }
         None => defaults.poll_interval,
     };
+    let max_running_jobs = match file.max_running_jobs {
+        Some(n) => usize::try_from(*n.get_ref())
+            .ok()
+            .filter(|n| *n <= 256)
+            .and_then(NonZeroUsize::new)
+            .ok_or_else(|| {
+                bad(
+                    n.span(),
+                    n.get_ref().to_string(),
+                    "batch.max_running_jobs is 1 to 256",
+                )
+            })?,
+        None => defaults.max_running_jobs,
+    };
     Ok(BatchConfig {
         region,
         account_id,
@@ -445,6 +459,7 @@ fn batch(file: UninitializedBatch, at: &Locator<'_>) -> Result<BatchConfig, Conf
         requests_per_second,
         max_records,
         poll_interval,
+        max_running_jobs,
     })
 }
 

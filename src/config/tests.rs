@@ -800,7 +800,7 @@ fn batch_settings_are_checked() {
         Source {
             name: "quarry.toml",
             text: "[batch]\nregion = \"eu-west-1\"\naccount_id = \"123456789012\"\nconcurrency = 4\n\
-                   requests_per_second = 2.5\nmax_records = 10\npoll_interval_seconds = 0.5\n\
+                   requests_per_second = 2.5\nmax_records = 10\npoll_interval_seconds = 0.5\nmax_running_jobs = 2\n\
                    [providers.mock]\ntype = \"mock\"\n[providers.v]\ntype = \"openai\"\n\
                    base_url = \"http://127.0.0.1:1/v1\"\napi_keys = [{ key = \"k\" }]\nbatch = \"local\"\n",
         },
@@ -814,6 +814,7 @@ fn batch_settings_are_checked() {
     assert_eq!(config.batch.requests_per_second, Some(2.5));
     assert_eq!(config.batch.max_records, 10);
     assert_eq!(config.batch.poll_interval, Duration::from_millis(500));
+    assert_eq!(config.batch.max_running_jobs.get(), 2);
     let v = config.providers.get(&ProviderId::new("v")).unwrap();
     assert_eq!(
         v.remote().unwrap().batch,
@@ -838,6 +839,10 @@ fn batch_settings_are_checked() {
             "requests_per_second is a number above 0",
         ),
         ("[batch]\nmax_records = 0\n", "batch.max_records is above 0"),
+        (
+            "[batch]\nmax_running_jobs = 0\n",
+            "batch.max_running_jobs is 1 to 256",
+        ),
         (
             "[providers.o]\ntype = \"openai\"\napi_keys = [{ key = \"k\" }]\nbatch = \"later\"\n",
             "batch is \"native\"",

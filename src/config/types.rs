@@ -419,6 +419,8 @@ pub struct BatchConfig {
     pub max_records: u64,
     /// How often a provider's batch is polled.
     pub poll_interval: Duration,
+    /// Local jobs running at once; later ones wait, Scheduled.
+    pub max_running_jobs: std::num::NonZeroUsize,
 }
 
 impl Default for BatchConfig {
@@ -430,6 +432,7 @@ impl Default for BatchConfig {
             requests_per_second: None,
             max_records: 50_000,
             poll_interval: Duration::from_secs(5),
+            max_running_jobs: std::num::NonZeroUsize::new(4).unwrap_or(std::num::NonZeroUsize::MIN),
         }
     }
 }
