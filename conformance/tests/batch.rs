@@ -654,3 +654,37 @@ async fn jobs_beyond_the_engines_slots_wait_scheduled_then_run() {
         assert_eq!(job.success_record_count(), Some(5));
     }
 }
+
+#[tokio::test]
+async fn a_gateway_key_limited_to_some_models_cannot_batch_others() {
+    let addr = common::serve_toml(
+        "default_provider = \"mock\"\n[auth]\nmode = \"sigv4\"\n[[auth.keys]]\nname = \"llama-only\"\n\
+         access_key_id = \"AKIDEXAMPLE\"\nsecret_access_key = \"secret\"\nmodels = [\"meta.*\"]\n\n\
+         [providers.mock]\ntype = \"mock\"\n",
+    )
+    .await;
+    upload(addr, "keys/in.jsonl", records(1)).await;
+    let client = common::bedrock(addr);
+    let err = create(&client, "not-allowed", "keys/in.jsonl")
+        .send()
+        .await
+        .expect_err("an anthropic model with a meta-only key");
+    assert_eq!(err.code(), Some("AccessDeniedException"));
+    assert!(err.message().unwrap_or_default().contains("llama-only"));
+    let listed = client
+        .list_model_invocation_jobs()
+        .send()
+        .await
+        .expect("list");
+    assert!(
+        listed.invocation_job_summaries().is_empty(),
+        "nothing was created"
+    );
+    let allowed = create(&client, "allowed", "keys/in.jsonl")
+        .model_id("meta.llama3-8b-instruct-v1:0")
+        .send()
+        .await
+        .expect("a meta model");
+    let job = wait_for(&client, &allowed.job_arn, terminal).await;
+    assert_eq!(job.status(), Some(&Status::Completed));
+}

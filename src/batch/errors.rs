@@ -11,7 +11,7 @@ use quarry_bedrock::operation::{
     untag_resource::UntagResourceError,
 };
 use quarry_bedrock::types::error::{
-    ConflictException, InternalServerException, ResourceNotFoundException,
+    AccessDeniedException, ConflictException, InternalServerException, ResourceNotFoundException,
     ServiceQuotaExceededException, TooManyTagsException, ValidationException,
 };
 
@@ -20,6 +20,8 @@ use quarry_bedrock::types::error::{
 pub enum BatchError {
     #[error("{0}")]
     Validation(String),
+    #[error("{0}")]
+    AccessDenied(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -71,39 +73,48 @@ macro_rules! map_errors {
 
 map_errors!(CreateModelInvocationJobError {
     Validation => ValidationException(ValidationException),
+    AccessDenied => AccessDeniedException(AccessDeniedException),
     NotFound => ResourceNotFoundException(ResourceNotFoundException),
     Conflict => ConflictException(ConflictException),
     Quota => ServiceQuotaExceededException(ServiceQuotaExceededException),
 });
 map_errors!(GetModelInvocationJobError {
     Validation => ValidationException(ValidationException),
+    AccessDenied => AccessDeniedException(AccessDeniedException),
     NotFound => ResourceNotFoundException(ResourceNotFoundException),
 });
 map_errors!(StopModelInvocationJobError {
     Validation => ValidationException(ValidationException),
+    AccessDenied => AccessDeniedException(AccessDeniedException),
     NotFound => ResourceNotFoundException(ResourceNotFoundException),
     Conflict => ConflictException(ConflictException),
 });
 map_errors!(ListModelInvocationJobsError {
     Validation => ValidationException(ValidationException),
+    AccessDenied => AccessDeniedException(AccessDeniedException),
 });
 map_errors!(ListTagsForResourceError {
     Validation => ValidationException(ValidationException),
+    AccessDenied => AccessDeniedException(AccessDeniedException),
     NotFound => ResourceNotFoundException(ResourceNotFoundException),
 });
 map_errors!(TagResourceError {
     Validation => ValidationException(ValidationException),
+    AccessDenied => AccessDeniedException(AccessDeniedException),
     NotFound => ResourceNotFoundException(ResourceNotFoundException),
     TooManyTags => TooManyTagsException(TooManyTagsException),
 });
 map_errors!(UntagResourceError {
     Validation => ValidationException(ValidationException),
+    AccessDenied => AccessDeniedException(AccessDeniedException),
     NotFound => ResourceNotFoundException(ResourceNotFoundException),
 });
 map_errors!(ListFoundationModelsError {
     Validation => ValidationException(ValidationException),
+    AccessDenied => AccessDeniedException(AccessDeniedException),
 });
 map_errors!(GetFoundationModelError {
     Validation => ValidationException(ValidationException),
+    AccessDenied => AccessDeniedException(AccessDeniedException),
     NotFound => ResourceNotFoundException(ResourceNotFoundException),
 });

@@ -227,6 +227,17 @@ impl Batches {
             .routes
             .select(&input.model_id, &headers)
             .map_err(|e| BatchError::Validation(e.message))?;
+        // A gateway key limited to some providers or models runs batches under the same limits.
+        if let Some(key) = &context.identity
+            && !key.allows(provider.id().as_str(), &input.model_id)
+        {
+            return Err(BatchError::AccessDenied(format!(
+                "You don't have access to the model with the specified model ID: key '{}' may not use model '{}' through provider '{}'",
+                key.key_name,
+                input.model_id,
+                provider.id()
+            )));
+        }
         if invocation_type == Some(InvocationType::InvokeModel) {
             crate::families::Family::detect(model.as_str()).map_err(|_| {
                 BatchError::Validation(format!(
