@@ -118,13 +118,34 @@ impl std::fmt::Debug for Database {
 impl Database {
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     pub fn open(path: &Path) -> Result<Self, DbError> {
+        // SQLite answers "database is locked" at once, busy timeout or not, when two connections
+        // would deadlock (two first opens both switching the file to WAL, say): the loser
+        // starts over, a few times, as a second process starting on the same data dir would.
+        let mut attempt = 0u32;
+        loop {
+            match Self::open_once(path) {
+                Err(DbError::Sqlite(e))
+                    if attempt < 50
+                        && e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
+                {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(
+                        10 + rand::random_range(0..40),
+                    ));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<Self, DbError> {
         let mut conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // WAL lets readers proceed during a write; FULL syncs each commit, so an answered
         // PutObject survives a power cut.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // The write lock is taken before the version is read, so two processes opening the same
         // file at once cannot both apply a migration.
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
