@@ -54,8 +54,8 @@ impl From<crate::config::BodyLimits> for BodyLimits {
     }
 }
 
-/// Bedrock Runtime over the configured providers and the files API over the data dir; the
-/// control plane not implemented yet. Creates the data dir if needed.
+/// Bedrock Runtime over the configured providers, the files API over the data dir, and the
+/// control plane's batch jobs over both. Creates the data dir if needed; unfinished jobs resume.
 pub fn gateway(config: &Config) -> Result<Gateway, BuildError> {
     build(config, None)
 }

@@ -2,7 +2,9 @@
 //!
 //! `dispatch` puts the generated service crates (`generated/`) behind one HTTP service; `runtime`
 //! implements Bedrock Runtime over `providers`, with InvokeModel bodies translated by `families`;
-//! `auth` verifies SigV4 and bearer tokens; `config` turns TOML into runtime settings.
+//! `files` serves the S3 API over the local store and providers' file APIs; `batch` runs
+//! model-invocation jobs on its engine or the providers' batch APIs; `auth` verifies SigV4 and
+//! bearer tokens; `config` turns TOML into runtime settings.
 
 pub mod app;
 pub mod auth;

@@ -1,7 +1,6 @@
 //! The local batch engine: each record of a job through the provider's real-time adapter, with
 //! bounded concurrency, a per-job rate limit and throttle retries; progress saved as it goes.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -226,6 +225,3 @@ fn retryable(e: &ProviderError) -> bool {
         ErrorKind::Throttling | ErrorKind::ServiceUnavailable | ErrorKind::ModelNotReady
     )
 }
-
-/// The records already finished, for a plan's bookkeeping.
-pub type Finished = HashSet<u64>;
