@@ -208,20 +208,13 @@ impl BedrockControlPlane {
         if input.client_request_token.is_none() {
             input.client_request_token = Some(idempotency_token());
         }
-        let body = json_body(OPERATION, &input)?;
-        let answer = self
-            .call(
-                OPERATION,
-                Method::POST,
-                "/model-invocation-job".to_owned(),
-                Some(body),
-            )
-            .await?;
-        read_output(
+        self.post_json(
             OPERATION,
-            &answer,
+            "/model-invocation-job",
+            &input,
             CreateModelInvocationJobOutput::deserialize_schema,
         )
+        .await
     }
 
     /// GetModelInvocationJob, by job id or ARN.
@@ -281,16 +274,13 @@ impl BedrockControlPlane {
     /// TagResource.
     pub async fn tag(&self, input: TagResourceInput) -> Result<TagResourceOutput, BatchError> {
         const OPERATION: &str = "TagResource";
-        let body = json_body(OPERATION, &input)?;
-        let answer = self
-            .call(
-                OPERATION,
-                Method::POST,
-                "/tagResource".to_owned(),
-                Some(body),
-            )
-            .await?;
-        read_output(OPERATION, &answer, TagResourceOutput::deserialize_schema)
+        self.post_json(
+            OPERATION,
+            "/tagResource",
+            &input,
+            TagResourceOutput::deserialize_schema,
+        )
+        .await
     }
 
     /// UntagResource.
@@ -299,16 +289,13 @@ impl BedrockControlPlane {
         input: UntagResourceInput,
     ) -> Result<UntagResourceOutput, BatchError> {
         const OPERATION: &str = "UntagResource";
-        let body = json_body(OPERATION, &input)?;
-        let answer = self
-            .call(
-                OPERATION,
-                Method::POST,
-                "/untagResource".to_owned(),
-                Some(body),
-            )
-            .await?;
-        read_output(OPERATION, &answer, UntagResourceOutput::deserialize_schema)
+        self.post_json(
+            OPERATION,
+            "/untagResource",
+            &input,
+            UntagResourceOutput::deserialize_schema,
+        )
+        .await
     }
 
     /// ListTagsForResource.
@@ -317,20 +304,28 @@ impl BedrockControlPlane {
         input: ListTagsForResourceInput,
     ) -> Result<ListTagsForResourceOutput, BatchError> {
         const OPERATION: &str = "ListTagsForResource";
-        let body = json_body(OPERATION, &input)?;
-        let answer = self
-            .call(
-                OPERATION,
-                Method::POST,
-                "/listTagsForResource".to_owned(),
-                Some(body),
-            )
-            .await?;
-        read_output(
+        self.post_json(
             OPERATION,
-            &answer,
+            "/listTagsForResource",
+            &input,
             ListTagsForResourceOutput::deserialize_schema,
         )
+        .await
+    }
+
+    /// A POST whose body is the input as restJson1 writes it, and its answer read.
+    async fn post_json<T>(
+        &self,
+        operation: &'static str,
+        path: &str,
+        input: &(dyn SerializableStruct + Sync),
+        read: Reader<T>,
+    ) -> Result<T, BatchError> {
+        let body = json_body(operation, input)?;
+        let answer = self
+            .call(operation, Method::POST, path.to_owned(), Some(body))
+            .await?;
+        read_output(operation, &answer, read)
     }
 
     /// Sends one call (retried by the transport on 429, 5xx and connection failures) and
