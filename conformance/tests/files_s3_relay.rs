@@ -704,110 +704,6 @@ async fn an_unreachable_s3_is_a_503_naming_the_provider() {
 
 const CLIENT_KEY_ID: &str = "AKIAQUARRYRELAY01";
 const CLIENT_SECRET: &str = "relay-client-secret";
-const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-/// A `STREAMING-AWS4-HMAC-SHA256-PAYLOAD` PUT signed with the gateway key, as the Java and .NET
-/// SDKs send over plain HTTP; `tamper` flips a byte of the first chunk's data after signing.
-fn signed_chunked_put(
-    addr: SocketAddr,
-    path: &str,
-    chunks: &[&[u8]],
-    tamper: bool,
-) -> (Vec<(String, String)>, Vec<u8>) {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let amz_date = quarry::auth::format_amz_date(secs);
-    let scope = CredentialScope {
-        date: amz_date[..8].to_owned(),
-        region: "us-east-1".to_owned(),
-        service: "s3".to_owned(),
-    };
-    let secret = SecretKey::new(CLIENT_SECRET);
-    let decoded: usize = chunks.iter().map(|c| c.len()).sum();
-    let framed_len: usize = chunks
-        .iter()
-        .chain(std::iter::once(&&b""[..]))
-        .map(|c| format!("{:x};chunk-signature=", c.len()).len() + 64 + 2 + c.len() + 2)
-        .sum();
-    let headers: Vec<(String, String)> = vec![
-        ("content-encoding".into(), "aws-chunked".into()),
-        ("content-length".into(), framed_len.to_string()),
-        ("content-type".into(), "application/jsonl".into()),
-        ("host".into(), addr.to_string()),
-        (
-            "x-amz-content-sha256".into(),
-            "STREAMING-AWS4-HMAC-SHA256-PAYLOAD".into(),
-        ),
-        ("x-amz-date".into(), amz_date.clone()),
-        ("x-amz-decoded-content-length".into(), decoded.to_string()),
-        ("x-model-provider".into(), "aws".into()),
-    ];
-    let mut map = http::HeaderMap::new();
-    for (n, v) in &headers {
-        map.insert(
-            http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
-            v.parse().unwrap(),
-        );
-    }
-    let signed: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
-    let view = RequestView {
-        method: "PUT",
-        path,
-        query: "",
-        headers: &map,
-        authority: None,
-    };
-    let canonical = canonical_request(&view, &signed, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "s3");
-    let seed = signature(
-        &secret,
-        &scope,
-        &string_to_sign(&amz_date, &scope, &canonical),
-    );
-    let mut out = headers.clone();
-    out.push((
-        "authorization".into(),
-        format!(
-            "AWS4-HMAC-SHA256 Credential={CLIENT_KEY_ID}/{scope}, SignedHeaders={}, Signature={seed}",
-            signed.join(";")
-        ),
-    ));
-    let mut body = Vec::new();
-    let mut previous = seed;
-    for chunk in chunks.iter().copied().chain(std::iter::once(&b""[..])) {
-        let chunk_to_sign = format!(
-            "AWS4-HMAC-SHA256-PAYLOAD\n{amz_date}\n{scope}\n{previous}\n{EMPTY_SHA256}\n{}",
-            sha256_hex(chunk)
-        );
-        let sig = signature(&secret, &scope, &chunk_to_sign);
-        body.extend_from_slice(format!("{:x};chunk-signature={sig}\r\n", chunk.len()).as_bytes());
-        body.extend_from_slice(chunk);
-        body.extend_from_slice(b"\r\n");
-        previous = sig;
-    }
-    assert_eq!(body.len(), framed_len);
-    if tamper {
-        let at = body.iter().position(|b| *b == b'\n').unwrap() + 3;
-        body[at] ^= 0x01;
-    }
-    (out, body)
-}
-
-async fn send_raw(
-    addr: SocketAddr,
-    path: &str,
-    headers: &[(String, String)],
-    body: &[u8],
-) -> common::RawResponse {
-    // raw_request adds host and content-length itself.
-    let headers: Vec<(&str, &str)> = headers
-        .iter()
-        .filter(|(n, _)| n != "host" && n != "content-length")
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    common::raw_request(addr, "PUT", path, &headers, body).await
-}
 
 #[tokio::test]
 async fn signed_chunks_are_checked_then_sent_decoded() {
@@ -827,8 +723,18 @@ async fn signed_chunks_are_checked_then_sent_decoded() {
     let chunks: [&[u8]; 2] = [&first, b"the end\n"];
 
     let path = format!("/bedrock/files/{BUCKET}/inputs/signed.jsonl");
-    let (headers, body) = signed_chunked_put(addr, &path, &chunks, false);
-    let put = send_raw(addr, &path, &headers, &body).await;
+    let (headers, body) = common::signed_chunks::signed_chunked_put(
+        addr,
+        (CLIENT_KEY_ID, CLIENT_SECRET),
+        &[
+            ("content-type", "application/jsonl"),
+            ("x-model-provider", "aws"),
+        ],
+        &path,
+        &chunks,
+        false,
+    );
+    let put = common::signed_chunks::send(addr, "PUT", &path, &headers, &body).await;
     assert_eq!(put.status, 200, "{}", put.body_text());
     assert_eq!(put.header("etag"), Some("\"decoded\""));
     assert_eq!(put.header("x-amz-request-id"), Some("UPSTREAMREQ7"));
@@ -842,8 +748,18 @@ async fn signed_chunks_are_checked_then_sent_decoded() {
     assert_eq!(header(&received[0], "content-encoding"), None);
 
     // A chunk altered in flight is refused, and S3 never gets a whole request.
-    let (headers, body) = signed_chunked_put(addr, &path, &chunks, true);
-    let put = send_raw(addr, &path, &headers, &body).await;
+    let (headers, body) = common::signed_chunks::signed_chunked_put(
+        addr,
+        (CLIENT_KEY_ID, CLIENT_SECRET),
+        &[
+            ("content-type", "application/jsonl"),
+            ("x-model-provider", "aws"),
+        ],
+        &path,
+        &chunks,
+        true,
+    );
+    let put = common::signed_chunks::send(addr, "PUT", &path, &headers, &body).await;
     assert_eq!(put.status, 403, "{}", put.body_text());
     assert!(
         put.body_text()
@@ -913,7 +829,10 @@ async fn s3s_redirects_are_relayed_not_followed() {
         addr,
         "GET",
         &format!("/bedrock/files/{BUCKET}/inputs/a.jsonl"),
-        &[("x-model-provider", "aws")],
+        &[
+            ("content-type", "application/jsonl"),
+            ("x-model-provider", "aws"),
+        ],
         b"",
     )
     .await;

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod signed_chunks;
+
 use std::net::SocketAddr;
 
 use aws_smithy_http_server::routing::IntoMakeService;
