@@ -3,6 +3,7 @@
 
 mod batch;
 mod files;
+mod relay;
 mod upstream;
 
 use std::net::SocketAddr;
@@ -14,12 +15,19 @@ use anyhow::{Context as _, bail, ensure};
 use futures_util::StreamExt as _;
 use serde_json::json;
 
+// The gateway's allocator (src/main.rs), so that the relay floor allocates as the gateway does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ACCESS_KEY: &str = "AKIDQUARRYBENCH00001";
 const SECRET: &str = "quarry-bench-secret";
 
 struct Settings {
     duration: Duration,
     concurrency: usize,
+    /// Rounds of (direct, relay, gateway) per scenario: the paths take turns, so a noisy
+    /// stretch of a shared machine falls on all of them rather than on one.
+    rounds: usize,
     write: Option<PathBuf>,
     stream: upstream::StreamShape,
 }
@@ -28,6 +36,7 @@ fn settings() -> anyhow::Result<Settings> {
     let mut s = Settings {
         duration: Duration::from_secs(10),
         concurrency: 8,
+        rounds: 3,
         write: None,
         stream: upstream::StreamShape {
             chunks: 20,
@@ -40,17 +49,21 @@ fn settings() -> anyhow::Result<Settings> {
         match arg.as_str() {
             "--duration" => s.duration = Duration::from_secs_f64(value()?.parse()?),
             "--concurrency" => s.concurrency = value()?.parse()?,
+            "--rounds" => s.rounds = value()?.parse()?,
             "--write" => s.write = Some(PathBuf::from(value()?)),
             other => {
-                bail!("unknown argument {other} (--duration S, --concurrency C, --write FILE)")
+                bail!(
+                    "unknown argument {other} (--duration S, --concurrency C, --rounds N, --write FILE)"
+                )
             }
         }
     }
     ensure!(s.concurrency > 0, "--concurrency must be above 0");
+    ensure!(s.rounds > 0, "--rounds must be above 0");
     Ok(s)
 }
 
-/// Kills the gateway when the bench ends, whatever happens.
+/// A child process (the gateway or the relay floor), killed when dropped.
 pub(crate) struct Gateway(pub(crate) Child);
 
 impl Drop for Gateway {
@@ -96,23 +109,35 @@ pub(crate) fn spawn_gateway(
         .parent()
         .context("the bench binary has a directory")?
         .join("quarry");
+    spawn_listening(binary, addr, |cmd| {
+        configure(cmd);
+        cmd.env("RUST_LOG", "warn");
+    })
+}
+
+/// Starts `binary`, set up by `configure`, and waits until it listens on `addr`.
+fn spawn_listening(
+    binary: PathBuf,
+    addr: SocketAddr,
+    configure: impl FnOnce(&mut Command),
+) -> anyhow::Result<Gateway> {
     let mut cmd = Command::new(&binary);
     configure(&mut cmd);
     let child = cmd
-        .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
         .with_context(|| format!("starting {}", binary.display()))?;
-    let gateway = Gateway(child);
+    let process = Gateway(child);
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(addr).is_err() {
         ensure!(
             Instant::now() < deadline,
-            "the gateway did not listen on {addr}"
+            "{} did not listen on {addr}",
+            binary.display()
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    Ok(gateway)
+    Ok(process)
 }
 
 /// CPU time (user + system) a process has used, from `/proc/<pid>/stat`.
@@ -136,16 +161,29 @@ fn clock_ticks() -> f64 {
         .unwrap_or(100.0)
 }
 
+/// Starts this binary as the relay floor (`relay.rs`) in a process of its own, in front of the
+/// fake upstream.
+fn start_relay(upstream: SocketAddr) -> anyhow::Result<(Gateway, SocketAddr)> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+    let relay = spawn_listening(std::env::current_exe()?, addr, |cmd| {
+        cmd.args(["relay", &addr.to_string(), &upstream.to_string()]);
+    })?;
+    Ok((relay, addr))
+}
+
 /// Which path a scenario takes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Path {
     Direct,
+    /// The OpenAI request through the relay floor: HTTP in and out, nothing else.
+    Relay,
     Gateway,
 }
 
 #[derive(Clone, Copy)]
 struct Target {
     upstream: SocketAddr,
+    relay: SocketAddr,
     gateway: SocketAddr,
 }
 
@@ -226,12 +264,19 @@ async fn one(
     stream: bool,
 ) -> anyhow::Result<Sample> {
     let request = match path {
-        Path::Direct => client
-            .post(format!("http://{}/v1/chat/completions", target.upstream))
-            .header("content-type", "application/json")
-            .header("authorization", "Bearer sk-bench")
-            .body(openai_body(stream))
-            .build()?,
+        Path::Direct | Path::Relay => {
+            let to = if path == Path::Direct {
+                target.upstream
+            } else {
+                target.relay
+            };
+            client
+                .post(format!("http://{to}/v1/chat/completions"))
+                .header("content-type", "application/json")
+                .header("authorization", "Bearer sk-bench")
+                .body(openai_body(stream))
+                .build()?
+        }
         Path::Gateway => {
             let op = if stream {
                 "converse-stream"
@@ -276,7 +321,7 @@ async fn one(
         all.extend_from_slice(&chunk);
     }
     let end_marker: &[u8] = match path {
-        Path::Direct => b"[DONE]",
+        Path::Direct | Path::Relay => b"[DONE]",
         Path::Gateway => b"metadata",
     };
     ensure!(
@@ -289,11 +334,29 @@ async fn one(
     })
 }
 
+#[derive(Default)]
 struct Run {
     samples: Vec<Sample>,
     elapsed: Duration,
     bench_cpu: Duration,
-    gateway_cpu: Duration,
+    /// The CPU time of the process between the client and the upstream (gateway or relay).
+    middle_cpu: Option<Duration>,
+    /// That CPU time per request in each round, to show how much the rounds differ.
+    middle_per_round: Vec<f64>,
+}
+
+impl Run {
+    /// Adds one round's measurements to the run's totals.
+    fn add(&mut self, round: Run) {
+        if let Some(cpu) = round.middle_cpu {
+            self.middle_per_round
+                .push(per_request_us(cpu, round.samples.len()));
+            self.middle_cpu = Some(self.middle_cpu.unwrap_or_default() + cpu);
+        }
+        self.samples.extend(round.samples);
+        self.elapsed += round.elapsed;
+        self.bench_cpu += round.bench_cpu;
+    }
 }
 
 async fn run(
@@ -301,7 +364,7 @@ async fn run(
     target: Target,
     path: Path,
     stream: bool,
-    gateway_pid: &str,
+    middle_pid: Option<&str>,
 ) -> anyhow::Result<Run> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(settings.concurrency * 2)
@@ -312,7 +375,7 @@ async fn run(
         one(&client, target, path, stream).await?;
     }
     let bench_before = cpu_time("self")?;
-    let gateway_before = cpu_time(gateway_pid)?;
+    let middle_before = middle_pid.map(cpu_time).transpose()?;
     let started = Instant::now();
     let deadline = started + settings.duration;
     let mut workers = Vec::new();
@@ -335,7 +398,11 @@ async fn run(
         samples,
         elapsed,
         bench_cpu: cpu_time("self")?.saturating_sub(bench_before),
-        gateway_cpu: cpu_time(gateway_pid)?.saturating_sub(gateway_before),
+        middle_cpu: match (middle_pid, middle_before) {
+            (Some(pid), Some(before)) => Some(cpu_time(pid)?.saturating_sub(before)),
+            _ => None,
+        },
+        middle_per_round: Vec::new(),
     })
 }
 
@@ -365,7 +432,9 @@ struct Stats {
     ttfe50: Duration,
     ttfe99: Duration,
     bench_us: f64,
-    gateway_us: f64,
+    middle_us: Option<f64>,
+    /// The lowest and highest per-round CPU per request of the middle process.
+    middle_range: Option<(f64, f64)>,
 }
 
 fn stats(run: &Run) -> Stats {
@@ -384,22 +453,34 @@ fn stats(run: &Run) -> Stats {
         ttfe50: percentile(&firsts, 0.50),
         ttfe99: percentile(&firsts, 0.99),
         bench_us: per_request_us(run.bench_cpu, n),
-        gateway_us: per_request_us(run.gateway_cpu, n),
+        middle_us: run.middle_cpu.map(|cpu| per_request_us(cpu, n)),
+        middle_range: run.middle_per_round.iter().copied().fold(
+            None,
+            |range: Option<(f64, f64)>, us| {
+                Some(range.map_or((us, us), |(lo, hi)| (lo.min(us), hi.max(us))))
+            },
+        ),
     }
 }
 
-fn table(title: &str, direct: &Stats, gateway: &Stats, stream: bool) -> String {
+fn table(title: &str, direct: &Stats, relay: &Stats, gateway: &Stats, stream: bool) -> String {
     let mut out = format!("### {title}\n\n");
     out.push_str("| path | requests | req/s | p50 ms | p90 ms | p99 ms | max ms |");
     if stream {
         out.push_str(" first event p50 ms | first event p99 ms |");
     }
-    out.push_str(" load generator + upstream CPU µs/req | gateway CPU µs/req |\n|---|---|---|---|---|---|---|");
+    out.push_str(
+        " load generator + upstream CPU µs/req | relay or gateway CPU µs/req (rounds' range) |\n|---|---|---|---|---|---|---|",
+    );
     if stream {
         out.push_str("---|---|");
     }
     out.push_str("---|---|\n");
-    for (name, s, gw) in [("direct", direct, false), ("gateway", gateway, true)] {
+    for (name, s) in [
+        ("direct", direct),
+        ("relay floor", relay),
+        ("gateway", gateway),
+    ] {
         out.push_str(&format!(
             "| {name} | {} | {:.0} | {} | {} | {} | {} |",
             s.n,
@@ -412,12 +493,11 @@ fn table(title: &str, direct: &Stats, gateway: &Stats, stream: bool) -> String {
         if stream {
             out.push_str(&format!(" {} | {} |", ms(s.ttfe50), ms(s.ttfe99)));
         }
-        let gateway_cpu = if gw {
-            format!("{:.1}", s.gateway_us)
-        } else {
-            "—".to_owned()
+        let middle = match (s.middle_us, s.middle_range) {
+            (Some(us), Some((lo, hi))) => format!("{us:.1} ({lo:.0}–{hi:.0})"),
+            _ => "—".to_owned(),
         };
-        out.push_str(&format!(" {:.1} | {gateway_cpu} |\n", s.bench_us));
+        out.push_str(&format!(" {:.1} | {middle} |\n", s.bench_us));
     }
     out.push_str(&format!(
         "\nRatios gateway / direct: throughput {:.2}, p50 latency {:.2}, p99 latency {:.2}",
@@ -431,9 +511,12 @@ fn table(title: &str, direct: &Stats, gateway: &Stats, stream: bool) -> String {
             ms(gateway.ttfe50.saturating_sub(direct.ttfe50))
         ));
     }
+    let gateway_us = gateway.middle_us.unwrap_or_default();
+    let relay_us = relay.middle_us.unwrap_or_default();
     out.push_str(&format!(
-        ".\nAdded CPU: **{:.1} µs per request** in the gateway process.\n\n",
-        gateway.gateway_us
+        ".\nGateway CPU: **{gateway_us:.1} µs per request**, of which the relay floor (HTTP in, \
+         HTTP out) is {relay_us:.1} µs and the gateway's own work **{:.1} µs**.\n\n",
+        gateway_us - relay_us
     ));
     out
 }
@@ -466,31 +549,47 @@ async fn main() -> anyhow::Result<()> {
     if std::env::args().nth(1).as_deref() == Some("files") {
         return files::run(std::env::args().skip(2)).await;
     }
+    if std::env::args().nth(1).as_deref() == Some("relay") {
+        return relay::run(std::env::args().skip(2)).await;
+    }
     let settings = settings()?;
     let upstream = upstream::serve(settings.stream).await?;
     let (gateway, gateway_addr) = start_gateway(upstream)?;
+    let (relay, relay_addr) = start_relay(upstream)?;
     let pid = gateway.0.id().to_string();
+    let relay_pid = relay.0.id().to_string();
     let target = Target {
         upstream,
+        relay: relay_addr,
         gateway: gateway_addr,
     };
     let mut report = format!(
-        "Machine: {}. Each scenario: {} concurrent clients for {:.0} s after a warm-up; streams: {} \
-         content chunks {} ms apart.\n\n",
+        "Machine: {}. Each scenario: {} rounds, each path in turn with {} concurrent clients for \
+         {:.0} s after a warm-up; streams: {} content chunks {} ms apart.\n\n",
         machine(),
+        settings.rounds,
         settings.concurrency,
         settings.duration.as_secs_f64(),
         settings.stream.chunks,
         settings.stream.gap.as_millis()
     );
     for (title, stream) in [("Converse (non-streamed)", false), ("ConverseStream", true)] {
-        eprintln!("==> {title}: direct");
-        let direct = stats(&run(&settings, target, Path::Direct, stream, &pid).await?);
-        eprintln!("==> {title}: through the gateway");
-        let gateway = stats(&run(&settings, target, Path::Gateway, stream, &pid).await?);
-        report.push_str(&table(title, &direct, &gateway, stream));
+        let (mut direct, mut floor, mut gateway) = (Run::default(), Run::default(), Run::default());
+        for round in 1..=settings.rounds {
+            eprintln!("==> {title}, round {round}: direct, relay floor, gateway");
+            direct.add(run(&settings, target, Path::Direct, stream, None).await?);
+            floor.add(run(&settings, target, Path::Relay, stream, Some(&relay_pid)).await?);
+            gateway.add(run(&settings, target, Path::Gateway, stream, Some(&pid)).await?);
+        }
+        report.push_str(&table(
+            title,
+            &stats(&direct),
+            &stats(&floor),
+            &stats(&gateway),
+            stream,
+        ));
     }
-    drop(gateway);
+    drop((gateway, relay));
     println!("{report}");
     if let Some(path) = settings.write {
         let previous = std::fs::read_to_string(&path).unwrap_or_default();
