@@ -207,8 +207,9 @@ fn route(method: &str, path: &str) -> (Target, String) {
         return (Target::Files, format!("/{rest}"));
     }
     let inner = strip(path, BEDROCK_PREFIX).unwrap_or(path);
-    let target = if matches_any(quarry_bedrock::ROUTES, method, inner)
-        && !matches_any(quarry_bedrock_runtime::ROUTES, method, inner)
+    // The runtime's few routes first: a runtime call, the hot path, skips the control plane's.
+    let target = if !matches_any(quarry_bedrock_runtime::ROUTES, method, inner)
+        && matches_any(quarry_bedrock::ROUTES, method, inner)
     {
         Target::Control
     } else {
@@ -321,6 +322,10 @@ async fn relay(
 }
 
 fn with_path<B>(mut req: http::Request<B>, path: &str) -> http::Request<B> {
+    if req.uri().path() == path {
+        // Served at the root: the URI is already the one the services route on.
+        return req;
+    }
     let pq = match req.uri().query() {
         Some(q) => format!("{path}?{q}"),
         None => path.to_owned(),
@@ -466,7 +471,7 @@ where
         };
         let mut call = CallContext {
             request_id: id.clone(),
-            headers: req.headers().clone(),
+            headers: Arc::new(req.headers().clone()),
             identity: None,
             chunk_signing: None,
         };

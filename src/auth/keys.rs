@@ -2,8 +2,11 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
+
+use super::sigv4::CredentialScope;
 
 /// The public half of a SigV4 key pair (`AKID…`); safe to log.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -26,19 +29,58 @@ impl fmt::Display for AccessKeyId {
 }
 
 /// The secret half of a SigV4 key pair. Debug is redacted so it can never reach a log line.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretKey(String);
+pub struct SecretKey {
+    secret: String,
+    /// The last signing key derived from this secret and the scope it was derived for: a key
+    /// signs with one scope all day, and deriving costs four HMACs per request.
+    derived: Mutex<Option<(CredentialScope, [u8; 32])>>,
+}
 
 impl SecretKey {
     pub fn new(secret: impl Into<String>) -> Self {
-        Self(secret.into())
+        Self {
+            secret: secret.into(),
+            derived: Mutex::new(None),
+        }
     }
 
     /// The raw secret, for deriving signing keys only.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.secret
+    }
+
+    /// The signing key for `scope`: the cached one when the scope is the last one seen,
+    /// otherwise `derive()`'s, which is then cached.
+    pub(crate) fn signing_key_for(
+        &self,
+        scope: &CredentialScope,
+        derive: impl FnOnce() -> [u8; 32],
+    ) -> [u8; 32] {
+        // A panic while holding the lock leaves plain data behind: still usable.
+        let lock = || self.derived.lock().unwrap_or_else(|p| p.into_inner());
+        let cached = lock().as_ref().filter(|(s, _)| s == scope).map(|(_, k)| *k);
+        if let Some(key) = cached {
+            return key;
+        }
+        let key = derive();
+        *lock() = Some((scope.clone(), key));
+        key
     }
 }
+
+impl Clone for SecretKey {
+    fn clone(&self) -> Self {
+        Self::new(self.secret.clone())
+    }
+}
+
+impl PartialEq for SecretKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.secret == other.secret
+    }
+}
+
+impl Eq for SecretKey {}
 
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -57,7 +57,7 @@ impl PayloadHash {
 
     /// The hex SHA-256 of a body the caller has buffered.
     pub fn of_body(body: &[u8]) -> Self {
-        Self(hex::encode(Sha256::digest(body)))
+        Self(hex_digest(&Sha256::digest(body).into()))
     }
 
     /// The request's `x-amz-content-sha256`, if any, validated.
@@ -183,18 +183,25 @@ fn build_canonical_request(
     let mut out = String::with_capacity(512);
     out.push_str(request.method);
     out.push('\n');
-    out.push_str(&canonical_uri(request.path, service));
+    push_canonical_uri(&mut out, request.path, service);
     out.push('\n');
-    out.push_str(&canonical_query(request.query, presigned));
+    if !request.query.is_empty() {
+        out.push_str(&canonical_query(request.query, presigned));
+    }
     out.push('\n');
     for name in signed_headers {
         out.push_str(name);
         out.push(':');
-        out.push_str(&canonical_header_value(request, name));
+        push_canonical_header_value(&mut out, request, name);
         out.push('\n');
     }
     out.push('\n');
-    out.push_str(&signed_headers.join(";"));
+    for (i, name) in signed_headers.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        out.push_str(name);
+    }
     out.push('\n');
     out.push_str(payload_hash);
     out
@@ -204,15 +211,39 @@ fn build_canonical_request(
 /// other service signs the wire path encoded a second time, after removing dot segments and
 /// empty segments: boto3 sends `/model/x%3A0/converse` and signs `/model/x%253A0/converse`.
 pub fn canonical_uri(path: &str, service: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 16);
+    push_canonical_uri(&mut out, path, service);
+    out
+}
+
+fn push_canonical_uri(out: &mut String, path: &str, service: &str) {
     let path = if path.is_empty() { "/" } else { path };
     if service == "s3" {
         // Decoding first makes the result independent of how the client chose to escape
         // characters that need no escaping (`%7E` vs `~`).
         let raw: Cow<'_, [u8]> = percent_decode_str(path).into();
-        percent_encode(&raw, PATH).to_string()
+        out.extend(percent_encode(&raw, PATH));
+    } else if is_normalized(path) {
+        out.extend(percent_encode(path.as_bytes(), PATH));
     } else {
-        percent_encode(normalize_path(path).as_bytes(), PATH).to_string()
+        out.extend(percent_encode(normalize_path(path).as_bytes(), PATH));
     }
+}
+
+/// Whether [`normalize_path`] would return `path` unchanged: it starts with `/` and has no
+/// empty segment (but a trailing slash), no `.` and no `..` — what clients almost always send.
+fn is_normalized(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    let mut segments = rest.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        if (segment.is_empty() && !last) || segment == "." || segment == ".." {
+            return false;
+        }
+    }
+    true
 }
 
 /// RFC 3986 dot-segment removal plus collapsing of repeated slashes; keeps a trailing slash.
@@ -272,15 +303,14 @@ fn reencode(component: &str) -> String {
 
 /// Every value of the header in arrival order, each trimmed with inner whitespace runs collapsed,
 /// joined by commas.
-fn canonical_header_value(request: &RequestView<'_>, name: &str) -> String {
+fn push_canonical_header_value(out: &mut String, request: &RequestView<'_>, name: &str) {
     let mut values = request.headers.get_all(name).iter().peekable();
     if values.peek().is_none() {
         if name == "host" {
-            return request.authority.unwrap_or("").to_owned();
+            out.push_str(request.authority.unwrap_or(""));
         }
-        return String::new();
+        return;
     }
-    let mut out = String::new();
     for (i, value) in values.enumerate() {
         if i > 0 {
             out.push(',');
@@ -297,15 +327,38 @@ fn canonical_header_value(request: &RequestView<'_>, name: &str) -> String {
             }
         }
     }
-    out
 }
 
 /// `AWS4-HMAC-SHA256\n<amz date>\n<scope>\n<hex sha256 of the canonical request>`.
 pub fn string_to_sign(amz_date: &str, scope: &CredentialScope, canonical_request: &str) -> String {
-    format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        hex::encode(Sha256::digest(canonical_request.as_bytes()))
-    )
+    let digest = hex_digest(&Sha256::digest(canonical_request.as_bytes()).into());
+    let mut out = String::with_capacity(ALGORITHM.len() + amz_date.len() + 64 + 64);
+    for part in [
+        ALGORITHM,
+        "\n",
+        amz_date,
+        "\n",
+        &scope.date,
+        "/",
+        &scope.region,
+        "/",
+        &scope.service,
+        "/",
+        TERMINATOR,
+        "\n",
+    ] {
+        out.push_str(part);
+    }
+    out.push_str(&digest);
+    out
+}
+
+/// Lower-case hex of a SHA-256 digest (`hex::encode`, without its per-character collect).
+fn hex_digest(digest: &[u8; 32]) -> String {
+    let mut hex = [0u8; 64];
+    // 32 bytes always fit 64 hex digits, which are ASCII.
+    let _ = hex::encode_to_slice(digest, &mut hex);
+    String::from_utf8_lossy(&hex).into_owned()
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> HmacSha256 {
@@ -319,6 +372,10 @@ fn hmac(key: &[u8], data: &[u8]) -> HmacSha256 {
 
 /// The derived key: HMAC chain over date, region, service and `aws4_request`.
 pub fn signing_key(secret: &SecretKey, scope: &CredentialScope) -> [u8; 32] {
+    secret.signing_key_for(scope, || derive_signing_key(secret, scope))
+}
+
+fn derive_signing_key(secret: &SecretKey, scope: &CredentialScope) -> [u8; 32] {
     let mut key = format!("AWS4{}", secret.expose()).into_bytes();
     for part in [
         scope.date.as_str(),
@@ -349,11 +406,13 @@ fn signature_matches(
     string_to_sign: &str,
     provided: &str,
 ) -> bool {
-    let Ok(provided) = hex::decode(provided) else {
+    // A signature is 32 bytes; anything else cannot match.
+    let mut decoded = [0u8; 32];
+    if hex::decode_to_slice(provided, &mut decoded).is_err() {
         return false;
-    };
+    }
     hmac(&signing_key(secret, scope), string_to_sign.as_bytes())
-        .verify_slice(&provided)
+        .verify_slice(&decoded)
         .is_ok()
 }
 
@@ -550,7 +609,10 @@ pub fn verify_header(
     let Some(value) = parts.headers.get(http::header::AUTHORIZATION) else {
         return Err(AuthError::Missing);
     };
-    let authorization = String::from_utf8_lossy(value.as_bytes());
+    let authorization = match value.to_str() {
+        Ok(visible) => Cow::Borrowed(visible),
+        Err(_) => String::from_utf8_lossy(value.as_bytes()),
+    };
     let auth = parse_authorization(&authorization)?;
     let (amz_date, request_secs) = request_time(&parts.headers, &authorization)?;
     let (akid, scope) = parse_credential(auth.credential, expected_service)?;
@@ -903,4 +965,68 @@ pub(crate) fn presign_for_tests(
     );
     let sig = signature(secret, scope, &string_to_sign(&amz_date, scope, &canonical));
     set_uri(parts, &format!("{query}&X-Amz-Signature={sig}"));
+}
+
+#[cfg(test)]
+mod fast_paths {
+    use super::*;
+
+    /// Every path of up to four segments drawn from the cases that matter.
+    fn paths() -> Vec<String> {
+        let parts = ["", "a", ".", "..", "x%3A0", "b c"];
+        let mut out = vec![String::new()];
+        let mut level = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for prefix in &level {
+                for part in parts {
+                    next.push(format!("{prefix}/{part}"));
+                }
+            }
+            out.extend(next.iter().cloned());
+            out.extend(next.iter().map(|p| p.trim_start_matches('/').to_owned()));
+            level = next;
+        }
+        out
+    }
+
+    #[test]
+    fn paths_taken_as_they_are_are_those_normalizing_leaves_unchanged() {
+        for path in paths() {
+            if is_normalized(&path) {
+                assert_eq!(normalize_path(&path), path, "{path:?}");
+            }
+            let full = if path.is_empty() { "/" } else { &path };
+            assert_eq!(
+                canonical_uri(&path, "bedrock"),
+                percent_encode(normalize_path(full).as_bytes(), PATH).to_string(),
+                "{path:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cached_signing_keys_follow_the_scope() {
+        let scope = |date: &str, region: &str, service: &str| CredentialScope {
+            date: date.to_owned(),
+            region: region.to_owned(),
+            service: service.to_owned(),
+        };
+        let secret = SecretKey::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+        for s in [
+            scope("20150830", "us-east-1", "iam"),
+            scope("20150830", "us-east-1", "iam"),
+            scope("20150831", "us-east-1", "iam"),
+            scope("20150831", "eu-west-1", "iam"),
+            scope("20150831", "eu-west-1", "bedrock"),
+            scope("20150830", "us-east-1", "iam"),
+        ] {
+            assert_eq!(signing_key(&secret, &s), derive_signing_key(&secret, &s));
+        }
+        // The AWS documentation's example key for this scope.
+        assert_eq!(
+            hex::encode(signing_key(&secret, &scope("20150830", "us-east-1", "iam"))),
+            "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
+        );
+    }
 }

@@ -259,7 +259,7 @@ impl Translated {
             call: ConverseCall {
                 model: model.clone(),
                 request,
-                headers: http::HeaderMap::new(),
+                headers: Default::default(),
             },
             dialect,
         })

@@ -214,7 +214,7 @@ impl Batches {
             .files
             .resolve(header.as_deref())
             .map_err(|e| BatchError::Validation(e.to_string()))?;
-        let mut headers = context.headers.clone();
+        let mut headers = (*context.headers).clone();
         if let Some(name) = &header {
             // `bedrock` and `anthropic` name the local store even unconfigured; their jobs then
             // follow the model's route like any other.

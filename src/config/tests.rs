@@ -852,3 +852,32 @@ fn batch_settings_are_checked() {
         assert!(err.contains(want), "{text}: {err}");
     }
 }
+
+#[test]
+fn base_url_join_is_the_url_the_whole_string_parses_to() {
+    // `join` sets path and query on a URL parsed once; it must give what parsing the
+    // concatenated string gives, which is what requests were built from before.
+    for base in [
+        "http://127.0.0.1:8080",
+        "http://127.0.0.1:8080/",
+        "https://api.openai.com/v1",
+        "https://api.openai.com/v1/",
+        "https://proxy.example/a%20b/v1",
+        "https://xn--bcher-kva.example:8443/openai",
+    ] {
+        for path in [
+            "/chat/completions",
+            "/models/gemini-2.0-flash:streamGenerateContent?alt=sse",
+            "/models/x%3A0:countTokens",
+            "/v1/messages?beta=true&x=a b",
+        ] {
+            let joined = BaseUrl::parse(base).unwrap().join(path);
+            let whole = format!("{}{path}", base.trim_end_matches('/'));
+            assert_eq!(
+                joined,
+                reqwest::Url::parse(&whole).unwrap(),
+                "{base} + {path}"
+            );
+        }
+    }
+}

@@ -324,7 +324,12 @@ impl ProviderConfig {
 
 /// An absolute `http` or `https` URL with a host and no query, upstream requests are built on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BaseUrl(http::Uri);
+pub struct BaseUrl {
+    uri: http::Uri,
+    /// The same URL as the HTTP client takes it, parsed once: a request only sets path and query.
+    /// Boxed: configs hold several base URLs and are matched on by value.
+    url: Box<reqwest::Url>,
+}
 
 impl BaseUrl {
     /// Parses and checks a base URL; the error is the reason, for the caller to locate.
@@ -343,17 +348,32 @@ impl BaseUrl {
         if uri.query().is_some() {
             return Err("it has a query string".to_owned());
         }
-        Ok(Self(uri))
+        let url = Box::new(reqwest::Url::parse(s).map_err(|e| e.to_string())?);
+        Ok(Self { uri, url })
     }
 
     pub fn as_uri(&self) -> &http::Uri {
-        &self.0
+        &self.uri
+    }
+
+    /// This URL with `path_and_query` (which starts with `/`) appended to its path. The host
+    /// is not parsed again, which a URL parser would do (IDNA included) for every request.
+    pub fn join(&self, path_and_query: &str) -> reqwest::Url {
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (path_and_query, None),
+        };
+        let mut url = (*self.url).clone();
+        let base = self.url.path().trim_end_matches('/');
+        url.set_path(&format!("{base}{path}"));
+        url.set_query(query);
+        url
     }
 }
 
 impl fmt::Display for BaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        self.uri.fmt(f)
     }
 }
 

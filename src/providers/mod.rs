@@ -69,8 +69,9 @@ pub struct ConverseCall {
     pub model: ModelId,
     /// The request, in the Converse vocabulary (`model_id` still holds what the client sent).
     pub request: ConverseInput,
-    /// Request headers a provider may act on (the mock's failure switches, for one).
-    pub headers: http::HeaderMap,
+    /// Request headers a provider may act on (the mock's failure switches, for one); shared
+    /// with the call context, so fallbacks and batches copy no header map.
+    pub headers: std::sync::Arc<http::HeaderMap>,
 }
 
 /// The Converse stream events a provider produces, in order. `Sync` because the runtime's

@@ -70,7 +70,7 @@ pub fn call_for(model: &str, request: ConverseInput) -> ConverseCall {
     ConverseCall {
         model: ModelId::new(model),
         request,
-        headers: http::HeaderMap::new(),
+        headers: Default::default(),
     }
 }
 

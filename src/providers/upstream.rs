@@ -25,8 +25,8 @@ pub struct UpstreamProvider<A> {
     id: ProviderId,
     api: A,
     transport: Transport,
-    /// The base URL without a trailing slash; adapters' paths start with one.
-    base_url: String,
+    /// Adapters' paths (which start with `/`) are appended to its path.
+    base_url: BaseUrl,
     /// Configured extra headers (OpenAI organisation, proxy tokens…), sent on every request.
     headers: http::HeaderMap,
 }
@@ -43,7 +43,7 @@ impl<A: UpstreamApi> UpstreamProvider<A> {
             id,
             api,
             transport,
-            base_url: base_url.to_string().trim_end_matches('/').to_owned(),
+            base_url: base_url.clone(),
             headers,
         }
     }
@@ -56,7 +56,7 @@ impl<A: UpstreamApi> UpstreamProvider<A> {
         body: &bytes::Bytes,
     ) -> Result<reqwest::RequestBuilder, ProviderError> {
         let mut builder = client
-            .post(format!("{}{}", self.base_url, request.path_and_query))
+            .post(self.base_url.join(&request.path_and_query))
             .headers(self.headers.clone())
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(body.clone());

@@ -63,7 +63,7 @@ impl Runtime {
     > {
         invoke::check_content_type(content_type)?;
         let context = CallContext::current();
-        let headers = context.headers;
+        let headers = Arc::clone(&context.headers);
         let (provider, model) = self.routes.select(model_id, &headers)?;
         check_allowed(context.identity.as_ref(), provider.id().as_str(), model_id)?;
         let body = body.map(aws_smithy_types::Blob::as_ref).unwrap_or_default();
@@ -86,7 +86,7 @@ impl Runtime {
         request: ConverseInput,
     ) -> Result<(Arc<dyn crate::providers::Provider>, ConverseCall), ProviderError> {
         let context = CallContext::current();
-        let headers = context.headers;
+        let headers = Arc::clone(&context.headers);
         let (provider, model) = self.routes.select(&request.model_id, &headers)?;
         check_allowed(
             context.identity.as_ref(),
@@ -119,12 +119,16 @@ impl Runtime {
         Fut: std::future::Future<Output = Result<T, ProviderError>>,
     {
         let fallbacks = self.routes.fallbacks_of(primary.id());
+        if fallbacks.is_empty() {
+            // Nothing to fall back on: the call need not be kept for another attempt.
+            return attempt(primary, call).await;
+        }
         let from = primary.id().clone();
         let mut last = match attempt(primary, call.clone()).await {
             Ok(answer) => return Ok(answer),
             Err(err) => err,
         };
-        let identity = CallContext::current().identity;
+        let identity = CallContext::current().identity.clone();
         for (provider, model) in fallbacks {
             if !last.falls_back() {
                 break;

@@ -50,9 +50,12 @@ mod tests {
                 .is_none()
         );
         // Unknown providers are left to the typed path, which names them.
-        let mut call = CallContext::default();
-        call.headers
-            .insert(crate::runtime::PROVIDER_HEADER, "nope".parse().unwrap());
+        let mut headers = http::HeaderMap::new();
+        headers.insert(crate::runtime::PROVIDER_HEADER, "nope".parse().unwrap());
+        let call = CallContext {
+            headers: Arc::new(headers),
+            ..CallContext::default()
+        };
         assert!(runtime.claim("m", &call).unwrap().is_none());
     }
 

@@ -241,7 +241,7 @@ fn payload(headers: &HeaderMap, provider: &ProviderId) -> Result<Payload, Refusa
             }
             // In `sigv4` mode the auth layer hands over the seed, and every chunk signature is
             // checked before its data goes on; without auth there is no secret to check with.
-            framing.signing = CallContext::current().chunk_signing;
+            framing.signing = CallContext::current().chunk_signing.clone();
             if hash == STREAMING_SIGNED {
                 return Ok(Payload::Decoded(framing));
             }

@@ -34,7 +34,7 @@ fn call(model: &str, messages: Vec<Message>, headers: &[(&str, &str)]) -> Conver
             .messages(messages)
             .build()
             .unwrap(),
-        headers: map,
+        headers: map.into(),
     }
 }
 

@@ -21,7 +21,7 @@ fn call(messages: Vec<Message>) -> ConverseCall {
             messages: Some(messages),
             ..ConverseInput::builder().model_id("x").build().unwrap()
         },
-        headers: http::HeaderMap::new(),
+        headers: Default::default(),
     }
 }
 

@@ -93,6 +93,9 @@ pub fn status_kind(status: u16) -> ErrorKind {
         // The model's server failed behind the provider's gateway.
         502 => ErrorKind::ModelError,
         500..=599 => ErrorKind::InternalServer,
+        // Redirects are not followed (see `Transport::new`): the provider's URL is wrong, which
+        // is the gateway's configuration, not the caller's request.
+        300..=399 => ErrorKind::InternalServer,
         _ => ErrorKind::Validation,
     }
 }
@@ -148,6 +151,9 @@ impl Transport {
             .connect_timeout(settings.timeouts.connect)
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(90))
+            // A provider API answers where it was asked. A redirect is relayed as the failure
+            // it is, never followed: following would send the API key to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|source| TransportBuildError {
                 provider: provider.to_string(),

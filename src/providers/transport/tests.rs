@@ -231,3 +231,26 @@ fn backoff_is_jittered_below_a_doubling_cap() {
     assert_eq!(policy.backoff(3, 0.5), Duration::from_millis(175));
     assert_eq!(policy.backoff(9, 0.0), Duration::ZERO);
 }
+
+#[tokio::test]
+async fn redirects_are_relayed_as_failures_never_followed() {
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("followed"))
+        .mount(&elsewhere)
+        .await;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(307).insert_header("location", format!("{}/x", elsewhere.uri())),
+        )
+        .mount(&server)
+        .await;
+    let t = transport(fast(2), &["sk-secret"]);
+    let response = post(&t, &server.uri()).await.unwrap();
+    assert_eq!(response.status(), 307);
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    // The key never travels to where the redirect points.
+    assert!(elsewhere.received_requests().await.unwrap().is_empty());
+    assert_eq!(status_kind(307), ErrorKind::InternalServer);
+}
