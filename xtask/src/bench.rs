@@ -49,14 +49,16 @@ fn converse_args(root: &Path, args: &[String]) -> anyhow::Result<Vec<String>> {
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
-            "--duration" | "--concurrency" => {
+            "--duration" | "--concurrency" | "--rounds" => {
                 let value = rest
                     .next()
                     .with_context(|| format!("{arg} needs a value"))?;
                 forwarded.extend([arg.clone(), value.clone()]);
             }
             "--write" => forwarded.extend(write_to(root)),
-            other => bail!("unknown argument {other} (--duration S, --concurrency C, --write)"),
+            other => bail!(
+                "unknown argument {other} (--duration S, --concurrency C, --rounds N, --write)"
+            ),
         }
     }
     Ok(forwarded)

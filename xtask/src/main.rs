@@ -18,9 +18,9 @@ usage: cargo xtask <task>
   conformance                                  boto3 (PyPI, in a venv) against the built gateway
   sigv4-vectors                                AWS's SigV4 test suite (botocore sdist) into target/sigv4-testsuite/
   ci                                           everything CI runs
-  bench [--duration S] [--concurrency C] [--write]
-                                               the gateway's overhead against a direct call (release build;
-                                               --write puts the results in docs/benchmarks.md)
+  bench [--duration S] [--concurrency C] [--rounds N] [--write]
+                                               the gateway's overhead against a direct call and a bare
+                                               relay (release build; --write: docs/benchmarks.md)
   bench files [--sizes 1M*50,256M*3] [--dir DIR] [--write]
                                                PutObject/GetObject through the gateway against direct disk
                                                writes and reads (release build; --write: docs/benchmarks.md)
