@@ -8,11 +8,6 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use quarry::config::{self, Config, Flags, LogFormat};
 
-// Small allocations on every request from several worker threads: glibc's malloc and free took
-// about a seventh of the gateway's CPU under load (docs/benchmarks.md), mimalloc far less.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Exit status for a configuration that cannot be served (the same as for bad command-line usage).
 const EXIT_BAD_CONFIG: u8 = 2;
 /// Exit status for a failure while starting or serving.

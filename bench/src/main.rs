@@ -15,10 +15,6 @@ use anyhow::{Context as _, bail, ensure};
 use futures_util::StreamExt as _;
 use serde_json::json;
 
-// The gateway's allocator (src/main.rs), so that the relay floor allocates as the gateway does.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const ACCESS_KEY: &str = "AKIDQUARRYBENCH00001";
 const SECRET: &str = "quarry-bench-secret";
 
