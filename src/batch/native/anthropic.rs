@@ -263,7 +263,7 @@ impl AnthropicBatches {
         let beta = betas.join(",");
         let response = self
             .transport
-            .send(|client, key| {
+            .send_create(|client, key| {
                 let mut builder = self
                     .request(client, key, http::Method::POST, &url)?
                     .header(http::header::CONTENT_TYPE, "application/json")

@@ -335,7 +335,7 @@ impl GeminiBatches {
         let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
         let response = self
             .transport
-            .send(|client, key| {
+            .send_create(|client, key| {
                 Ok(self
                     .request(client, key, http::Method::POST, &url)?
                     .header(http::header::CONTENT_TYPE, "application/json")

@@ -215,23 +215,17 @@ impl OpenAiBatches {
         Ok(builder)
     }
 
-    /// A JSON call to the batches API (`body`: a JSON POST body), answered with JSON.
-    async fn call<T: serde::de::DeserializeOwned>(
-        &self,
-        method: http::Method,
-        url: &str,
-        body: Option<Bytes>,
-    ) -> Result<T, ProviderError> {
+    /// `POST /batches`: sent once unless the provider surely did not act on it (a second batch
+    /// would run, and be billed, twice).
+    async fn create_batch(&self, body: Bytes) -> Result<Batch, ProviderError> {
+        let url = format!("{}/batches", self.base);
         let response = self
             .transport
-            .send(|client, key| {
-                let builder = self.request(client, key, method.clone(), url)?;
-                Ok(match &body {
-                    Some(body) => builder
-                        .header(http::header::CONTENT_TYPE, "application/json")
-                        .body(body.clone()),
-                    None => builder,
-                })
+            .send_create(|client, key| {
+                Ok(self
+                    .request(client, key, http::Method::POST, &url)?
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone()))
             })
             .await?;
         read_json(&self.transport, &self.api, response).await
@@ -242,8 +236,12 @@ impl OpenAiBatches {
     }
 
     async fn batch(&self, handle: &NativeHandle) -> Result<Batch, ProviderError> {
-        self.call(http::Method::GET, &self.batch_url(&handle.0), None)
-            .await
+        let url = self.batch_url(&handle.0);
+        let response = self
+            .transport
+            .send(|client, key| self.request(client, key, http::Method::GET, &url))
+            .await?;
+        read_json(&self.transport, &self.api, response).await
     }
 
     /// Uploads a JSONL input file (purpose `batch`) and returns its id.
@@ -302,13 +300,7 @@ impl OpenAiBatches {
             "metadata": {"quarry_job_id": job.job_id, "quarry_job_name": job.job_name},
         });
         let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
-        let batch: Batch = self
-            .call(
-                http::Method::POST,
-                &format!("{}/batches", self.base),
-                Some(body),
-            )
-            .await?;
+        let batch = self.create_batch(body).await?;
         Ok(NativeHandle(batch.id))
     }
 

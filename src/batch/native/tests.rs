@@ -27,16 +27,20 @@ const CLAUDE: &str = "anthropic.claude-3-haiku-20240307-v1:0";
 
 // --- Jobs ------------------------------------------------------------------------------------
 
+/// No retries: each test sees exactly the requests a backend makes.
 fn transport(provider: &str) -> Arc<Transport> {
+    transport_retrying(provider, 0)
+}
+
+fn transport_retrying(provider: &str, max_retries: u32) -> Arc<Transport> {
     let settings = UpstreamSettings {
         timeouts: Timeouts {
             connect: Duration::from_secs(2),
             first_byte: Duration::from_secs(30),
             idle: Duration::from_secs(30),
         },
-        // No retries: each test sees exactly the requests a backend makes.
         retry: RetryPolicy {
-            max_retries: 0,
+            max_retries,
             base_backoff: Duration::from_millis(1),
             max_backoff: Duration::from_millis(5),
         },
@@ -772,6 +776,49 @@ async fn openai_create_errors_map_to_bedrock_kinds_with_the_message() {
         err.message.starts_with("Incorrect API key provided"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_batch_create_the_provider_may_have_acted_on_is_not_sent_again() {
+    for (status, kind, posts) in [
+        // A 5xx may come after the batch was created: a second create would run it twice.
+        (503, ErrorKind::ServiceUnavailable, 1),
+        (500, ErrorKind::InternalServer, 1),
+        // A 429 refused the call: sending it again is safe, up to the retry limit.
+        (429, ErrorKind::Throttling, 3),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/files"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "id": "file-in", "object": "file", "bytes": 1, "created_at": 1, "filename": "x"})))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v1/batches"))
+            .respond_with(
+                ResponseTemplate::new(status)
+                    .set_body_json(json!({"error": {"message": "busy", "type": "server_error"}})),
+            )
+            .mount(&server)
+            .await;
+        let backend = OpenAiBatches::new(
+            transport_retrying("openai", 2),
+            &testing::base_url(&format!("{}/v1/", server.uri())),
+            http::HeaderMap::new(),
+            MaxTokensField::MaxTokens,
+        );
+        let err = backend.submit(&invoke_job(CLAUDE)).await.unwrap_err();
+        assert_eq!(err.kind, kind, "{status}");
+        let creates = server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.url.path() == "/v1/batches")
+            .count();
+        assert_eq!(creates, posts, "HTTP {status}");
+    }
 }
 
 #[tokio::test]

@@ -123,6 +123,15 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)))
 }
 
+/// Which failures a request may be sent again after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Replay {
+    /// Reads, and calls that do the same thing twice: 429, 5xx, timeouts, connection failures.
+    Safe,
+    /// Calls that create something: only 429 and connections that never opened.
+    CreatesOnce,
+}
+
 /// A provider's client, keys and policies.
 #[derive(Debug)]
 pub struct Transport {
@@ -183,6 +192,28 @@ impl Transport {
     where
         F: Fn(&reqwest::Client, Option<&ApiKey>) -> Result<reqwest::RequestBuilder, ProviderError>,
     {
+        self.send_with(Replay::Safe, build).await
+    }
+
+    /// [`send`](Self::send) for a call that creates something at the provider (a batch): retried
+    /// only when the provider cannot have acted on it — a 429, or a connection that never
+    /// opened. After a 5xx or a timeout the call may have succeeded, and a second one would
+    /// create (and bill) a second batch, so that answer is final.
+    pub async fn send_create<F>(&self, build: F) -> Result<reqwest::Response, ProviderError>
+    where
+        F: Fn(&reqwest::Client, Option<&ApiKey>) -> Result<reqwest::RequestBuilder, ProviderError>,
+    {
+        self.send_with(Replay::CreatesOnce, build).await
+    }
+
+    async fn send_with<F>(
+        &self,
+        replay: Replay,
+        build: F,
+    ) -> Result<reqwest::Response, ProviderError>
+    where
+        F: Fn(&reqwest::Client, Option<&ApiKey>) -> Result<reqwest::RequestBuilder, ProviderError>,
+    {
         let mut attempt: u32 = 0;
         loop {
             let key = self.keys.pick(rand::random::<f64>());
@@ -200,7 +231,11 @@ impl Transport {
                         self.keys
                             .cool_down(index, retry_after(&response).unwrap_or(DEFAULT_COOLDOWN));
                     }
-                    if last || !retryable_status(status) {
+                    let replayable = match replay {
+                        Replay::Safe => retryable_status(status),
+                        Replay::CreatesOnce => status == 429,
+                    };
+                    if last || !replayable {
                         return Ok(response);
                     }
                     wait = retry_after(&response);
@@ -210,7 +245,7 @@ impl Transport {
                     tracing::debug!(provider = %self.provider, error = %err, attempt, "retrying upstream connect");
                 }
                 Ok(Err(err)) => return Err(self.network_error(&err)),
-                Err(_) if !last => {
+                Err(_) if !last && replay == Replay::Safe => {
                     tracing::debug!(provider = %self.provider, attempt, "retrying upstream after first-byte timeout");
                 }
                 Err(_) => {

@@ -254,3 +254,39 @@ async fn redirects_are_relayed_as_failures_never_followed() {
     assert!(elsewhere.received_requests().await.unwrap().is_empty());
     assert_eq!(status_kind(307), ErrorKind::InternalServer);
 }
+
+#[tokio::test]
+async fn creates_are_sent_again_only_when_the_provider_cannot_have_acted() {
+    async fn creates_sent(status: u16) -> (u16, usize) {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(status))
+            .mount(&server)
+            .await;
+        let t = transport(fast(2), &[]);
+        let url = server.uri();
+        let response = t.send_create(|client, _| Ok(client.post(&url))).await;
+        let answered = response.map_or(0, |r| r.status().as_u16());
+        (answered, server.received_requests().await.unwrap().len())
+    }
+    // After a 5xx the create may have happened: the answer is final.
+    assert_eq!(creates_sent(500).await, (500, 1));
+    assert_eq!(creates_sent(503).await, (503, 1));
+    // A 429 refused it: retried like any call.
+    assert_eq!(creates_sent(429).await, (429, 3));
+    // A connection that never opened never reached the provider: retried too.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let attempts = std::sync::atomic::AtomicU32::new(0);
+    let t = transport(fast(2), &[]);
+    let err = t
+        .send_create(|client, _| {
+            attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(client.post(&url))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::ServiceUnavailable);
+    assert_eq!(attempts.load(std::sync::atomic::Ordering::Relaxed), 3);
+}
