@@ -93,8 +93,8 @@ pub fn status_kind(status: u16) -> ErrorKind {
         // The model's server failed behind the provider's gateway.
         502 => ErrorKind::ModelError,
         500..=599 => ErrorKind::InternalServer,
-        // Redirects are not followed (see `Transport::new`): the provider's URL is wrong, which
-        // is the gateway's configuration, not the caller's request.
+        // A redirect to another origin is not followed (see `Transport::new`): the provider's
+        // URL is wrong, which is the gateway's configuration, not the caller's request.
         300..=399 => ErrorKind::InternalServer,
         _ => ErrorKind::Validation,
     }
@@ -122,6 +122,9 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     let secs: f64 = value.to_str().ok()?.trim().parse().ok()?;
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)))
 }
+
+/// Redirects followed within a provider's origin before the answer is taken as it is.
+const MAX_REDIRECTS: usize = 5;
 
 /// Which failures a request may be sent again after.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,9 +163,20 @@ impl Transport {
             .connect_timeout(settings.timeouts.connect)
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(90))
-            // A provider API answers where it was asked. A redirect is relayed as the failure
-            // it is, never followed: following would send the API key to wherever it points.
-            .redirect(reqwest::redirect::Policy::none())
+            // The API key goes nowhere but the provider's origin: a redirect there is followed, one
+            // to another origin is answered as the failure it is (the key would go with it; only
+            // `Authorization` is dropped by the client, not `x-api-key` or `x-goog-api-key`).
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                let same_origin = attempt
+                    .previous()
+                    .last()
+                    .is_some_and(|from| from.origin() == attempt.url().origin());
+                if same_origin && attempt.previous().len() <= MAX_REDIRECTS {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
             .build()
             .map_err(|source| TransportBuildError {
                 provider: provider.to_string(),

@@ -233,7 +233,27 @@ fn backoff_is_jittered_below_a_doubling_cap() {
 }
 
 #[tokio::test]
-async fn redirects_are_relayed_as_failures_never_followed() {
+async fn a_redirect_within_the_providers_origin_is_followed() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::path("/old"))
+        .respond_with(ResponseTemplate::new(307).insert_header("location", "/new"))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::path("/new"))
+        .and(header("authorization", "Bearer sk-secret"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("moved"))
+        .mount(&server)
+        .await;
+    let t = transport(fast(0), &["sk-secret"]);
+    let response = post(&t, &format!("{}/old", server.uri())).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "moved");
+}
+
+#[tokio::test]
+async fn redirects_to_another_origin_are_relayed_as_failures_never_followed() {
     let elsewhere = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_string("followed"))
