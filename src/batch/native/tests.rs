@@ -1,9 +1,7 @@
 //! The native backends against local servers: every request they send, their status tables row
 //! by row, and results translated back as the same real-time answers would be.
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use quarry_bedrock::types::ModelInvocationJobStatus as S;
@@ -17,39 +15,18 @@ use super::openai::{self, OpenAiBatches};
 use super::shared::{NOTHING_SUBMITTED, custom_ids, each_line};
 use super::{NativeBatches, NativeHandle, NativeInput, NativeJob, NativeStatus};
 use crate::batch::record::{InputRecord, InvocationType, OutputRecord};
-use crate::config::{ApiKey, MaxTokensField, WeightedKey};
+use crate::config::MaxTokensField;
 use crate::files::remote::testing;
-use crate::providers::transport::{RetryPolicy, Timeouts, Transport, UpstreamSettings};
-use crate::providers::{ErrorKind, ModelId, ProviderError, ProviderId};
+use crate::providers::transport::Transport;
+use crate::providers::{ErrorKind, ModelId, ProviderError};
 
-const KEY: &str = "test-key";
 const CLAUDE: &str = "anthropic.claude-3-haiku-20240307-v1:0";
 
 // --- Jobs ------------------------------------------------------------------------------------
 
 /// No retries: each test sees exactly the requests a backend makes.
 fn transport(provider: &str) -> Arc<Transport> {
-    transport_retrying(provider, 0)
-}
-
-fn transport_retrying(provider: &str, max_retries: u32) -> Arc<Transport> {
-    let settings = UpstreamSettings {
-        timeouts: Timeouts {
-            connect: Duration::from_secs(2),
-            first_byte: Duration::from_secs(30),
-            idle: Duration::from_secs(30),
-        },
-        retry: RetryPolicy {
-            max_retries,
-            base_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(5),
-        },
-    };
-    let keys = vec![WeightedKey {
-        key: ApiKey::new(KEY),
-        weight: NonZeroU32::MIN,
-    }];
-    Arc::new(Transport::new(ProviderId::new(provider), settings, keys).unwrap())
+    testing::transport(provider, 0)
 }
 
 fn record(id: &str, model_input: Value) -> InputRecord {
@@ -285,30 +262,7 @@ async fn lines_are_split_across_chunks_and_blank_ones_skipped() {
 
 #[test]
 fn only_providers_with_a_batch_api_have_a_backend() {
-    let text = r#"
-        default_provider = "mock"
-        [providers.mock]
-        type = "mock"
-        [providers.openai]
-        type = "openai"
-        api_keys = [{ key = "sk-o" }]
-        [providers.gemini]
-        type = "gemini"
-        api_keys = [{ key = "g" }]
-        [providers.anthropic]
-        type = "anthropic"
-        api_keys = [{ key = "sk-a" }]
-    "#;
-    let source = crate::config::Source {
-        name: "test.toml",
-        text,
-    };
-    let config = crate::config::load(
-        source,
-        &crate::config::Env::default(),
-        &crate::config::Flags::default(),
-    )
-    .unwrap();
+    let config = testing::every_provider();
     let names: Vec<(String, Option<&str>)> = config
         .providers
         .iter()
@@ -803,7 +757,7 @@ async fn a_batch_create_the_provider_may_have_acted_on_is_not_sent_again() {
             .mount(&server)
             .await;
         let backend = OpenAiBatches::new(
-            transport_retrying("openai", 2),
+            testing::transport("openai", 2),
             &testing::base_url(&format!("{}/v1/", server.uri())),
             http::HeaderMap::new(),
             MaxTokensField::MaxTokens,

@@ -321,7 +321,10 @@ mod tests {
     ];
 
     fn store_at(uri: &str, max_retries: u32) -> GeminiFiles {
-        GeminiFiles::new(testing::transport(max_retries), &testing::base_url(uri))
+        GeminiFiles::new(
+            testing::transport("files-test", max_retries),
+            &testing::base_url(uri),
+        )
     }
 
     fn store(server: &MockServer, max_retries: u32) -> GeminiFiles {

@@ -382,8 +382,9 @@ pub(crate) mod testing {
 
     pub const KEY: &str = "test-key";
 
-    /// One key, short timeouts, `max_retries` retries with millisecond backoff.
-    pub fn transport(max_retries: u32) -> Arc<Transport> {
+    /// One key, short timeouts, `max_retries` retries with millisecond backoff, for `provider`
+    /// (the name errors carry).
+    pub fn transport(provider: &str, max_retries: u32) -> Arc<Transport> {
         let settings = UpstreamSettings {
             timeouts: Timeouts {
                 connect: Duration::from_secs(2),
@@ -400,7 +401,36 @@ pub(crate) mod testing {
             key: ApiKey::new(KEY),
             weight: NonZeroU32::MIN,
         }];
-        Arc::new(Transport::new(ProviderId::new("files-test"), settings, keys).unwrap())
+        Arc::new(Transport::new(ProviderId::new(provider), settings, keys).unwrap())
+    }
+
+    /// A configuration with one provider of each kind that has an API of its own besides the
+    /// mock: which of them get a files store or a batch backend is decided from it.
+    pub fn every_provider() -> crate::config::Config {
+        let text = r#"
+            default_provider = "mock"
+            [providers.mock]
+            type = "mock"
+            [providers.openai]
+            type = "openai"
+            api_keys = [{ key = "sk-o" }]
+            [providers.gemini]
+            type = "gemini"
+            api_keys = [{ key = "g" }]
+            [providers.anthropic]
+            type = "anthropic"
+            api_keys = [{ key = "sk-a" }]
+        "#;
+        let source = crate::config::Source {
+            name: "test.toml",
+            text,
+        };
+        crate::config::load(
+            source,
+            &crate::config::Env::default(),
+            &crate::config::Flags::default(),
+        )
+        .unwrap()
     }
 
     pub fn base_url(uri: &str) -> BaseUrl {
@@ -654,36 +684,9 @@ mod tests {
         assert_eq!(segment("../a/b?c:d e"), "..%2Fa%2Fb%3Fc%3Ad%20e");
     }
 
-    fn config() -> crate::config::Config {
-        let text = r#"
-            default_provider = "mock"
-            [providers.mock]
-            type = "mock"
-            [providers.openai]
-            type = "openai"
-            api_keys = [{ key = "sk-o" }]
-            [providers.gemini]
-            type = "gemini"
-            api_keys = [{ key = "g" }]
-            [providers.anthropic]
-            type = "anthropic"
-            api_keys = [{ key = "sk-a" }]
-        "#;
-        let source = crate::config::Source {
-            name: "test.toml",
-            text,
-        };
-        crate::config::load(
-            source,
-            &crate::config::Env::default(),
-            &crate::config::Flags::default(),
-        )
-        .unwrap()
-    }
-
     #[test]
     fn only_providers_with_a_files_api_have_a_store() {
-        let config = config();
+        let config = testing::every_provider();
         let kinds: Vec<(String, Option<&str>)> = config
             .providers
             .iter()
@@ -711,7 +714,7 @@ mod tests {
     #[test]
     fn futures_are_send() {
         fn send<T: Send>(_: &T) {}
-        let config = config();
+        let config = testing::every_provider();
         for (id, provider) in &config.providers {
             if let Some(store) = RemoteStore::from_config(id, provider).unwrap() {
                 send(&store.upload(Path::new("x"), 1, "x", "x"));

@@ -178,7 +178,7 @@ mod tests {
         let mut headers = http::HeaderMap::new();
         headers.insert("openai-organization", "org-test".parse().unwrap());
         OpenAiFiles::new(
-            testing::transport(max_retries),
+            testing::transport("files-test", max_retries),
             &testing::base_url(&format!("{}/v1/", server.uri())),
             headers,
         )
@@ -514,7 +514,7 @@ mod tests {
     #[tokio::test]
     async fn an_unreachable_provider_is_a_transport_error() {
         let store = OpenAiFiles::new(
-            testing::transport(1),
+            testing::transport("files-test", 1),
             &testing::base_url(&format!("{}/v1", testing::dead_url())),
             http::HeaderMap::new(),
         );
